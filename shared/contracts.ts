@@ -1,0 +1,136 @@
+/**
+ * The narrow, validated messages that cross function boundaries: the router sends a
+ * ContainmentRequest (never the raw finding) and receives a ContainmentResult.
+ */
+import { z } from 'zod';
+import {
+  ACCOUNT_ID,
+  CONTAINER_ID,
+  ECS_CLUSTER_ARN,
+  ECS_TASK_ARN,
+  EKS_CLUSTER_NAME,
+  GUARDDUTY_ID,
+  INSTANCE_ID,
+  K8S_NAMESPACE,
+  K8S_POD_NAME,
+  REGION,
+  RUNTIME_FINDING_TYPE,
+} from './identifiers.js';
+
+export const SURFACES = ['eks-pod', 'ecs-task', 'ec2-instance'] as const;
+/** The kind of workload a containment acts on. */
+export type Surface = (typeof SURFACES)[number];
+
+export const ACTION_IDS = [
+  'eks:label-pod',
+  'eks:isolate-pod-network',
+  'eks:cordon-node',
+  'ecs:capture-task',
+  'ecs:stop-task',
+  'ec2:quarantine-instance',
+] as const;
+/** Identifier of one containment action in the registry (`shared/actions.ts`). */
+export type ActionId = (typeof ACTION_IDS)[number];
+
+export const EksPodTargetSchema = z
+  .object({
+    surface: z.literal('eks-pod'),
+    clusterName: z.string().regex(EKS_CLUSTER_NAME),
+    namespace: z.string().regex(K8S_NAMESPACE),
+    /** Set when the finding names the pod; otherwise the pod is found by container id. */
+    podName: z.string().regex(K8S_POD_NAME).optional(),
+    /** Container ids (64 hex) from the finding, used to find the pod when it is not named. */
+    containerIds: z.array(z.string().regex(CONTAINER_ID)).max(32).default([]),
+    /** Node the pod runs on, when the finding says (EC2 instance id of the node). */
+    nodeInstanceId: z.string().regex(INSTANCE_ID).optional(),
+  })
+  .strict()
+  .refine((t) => t.podName !== undefined || t.containerIds.length > 0, {
+    message: 'an eks-pod target needs a podName or at least one container id',
+  });
+
+export const EcsTaskTargetSchema = z
+  .object({
+    surface: z.literal('ecs-task'),
+    clusterArn: z.string().regex(ECS_CLUSTER_ARN),
+    taskArn: z.string().regex(ECS_TASK_ARN),
+    launchType: z.enum(['FARGATE', 'EC2', 'EXTERNAL', 'UNKNOWN']),
+    /** EC2 launch type: the instance that hosts the task, when the finding says. */
+    containerInstanceId: z.string().regex(INSTANCE_ID).optional(),
+  })
+  .strict();
+
+export const Ec2InstanceTargetSchema = z
+  .object({
+    surface: z.literal('ec2-instance'),
+    instanceId: z.string().regex(INSTANCE_ID),
+  })
+  .strict();
+
+export const TargetSchema = z.discriminatedUnion('surface', [
+  EksPodTargetSchema,
+  EcsTaskTargetSchema,
+  Ec2InstanceTargetSchema,
+]);
+/** Validated identifiers of the workload to contain. */
+export type Target = z.infer<typeof TargetSchema>;
+export type EksPodTarget = z.infer<typeof EksPodTargetSchema>;
+export type EcsTaskTarget = z.infer<typeof EcsTaskTargetSchema>;
+export type Ec2InstanceTarget = z.infer<typeof Ec2InstanceTargetSchema>;
+
+export const ContainmentRequestSchema = z
+  .object({
+    version: z.literal(1),
+    findingId: z.string().regex(GUARDDUTY_ID),
+    findingType: z.string().regex(RUNTIME_FINDING_TYPE),
+    severity: z.number().min(0).max(10),
+    accountId: z.string().regex(ACCOUNT_ID),
+    region: z.string().regex(REGION),
+    target: TargetSchema,
+    actions: z.array(z.enum(ACTION_IDS)).min(1),
+    /** EKS only: signals that the host may be compromised, so the node is cordoned. */
+    hostCompromise: z.boolean(),
+    dryRun: z.boolean(),
+    /** Exemption tag key (EC2/ECS) or label/annotation key (EKS) the function re-checks live. */
+    exemptionKey: z.string().min(1).max(128),
+  })
+  .strict();
+/** What the router asks a containment function to do. Never carries attacker text. */
+export type ContainmentRequest = z.infer<typeof ContainmentRequestSchema>;
+
+export const OUTCOME_STATUSES = [
+  'contained',
+  'already-contained',
+  'skipped',
+  'dry-run',
+  'failed',
+] as const;
+export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
+
+export const ActionOutcomeSchema = z
+  .object({
+    action: z.enum(ACTION_IDS),
+    status: z.enum(OUTCOME_STATUSES),
+    /** One line a human can read: what happened or why not. */
+    detail: z.string().max(2000),
+    /** Present on `failed`: whether a later attempt may succeed. */
+    retryable: z.boolean().optional(),
+    /** Facts captured by the action (ids, previous state), bounded in size. */
+    evidence: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((o) => o.status !== 'failed' || o.retryable !== undefined, {
+    message: 'a failed outcome must say whether it is retryable',
+  });
+/** Result of one containment action. A failure is never reported as success. */
+export type ActionOutcome = z.infer<typeof ActionOutcomeSchema>;
+
+export const ContainmentResultSchema = z.object({
+  findingId: z.string().regex(GUARDDUTY_ID),
+  outcomes: z.array(ActionOutcomeSchema),
+  /** How to undo what was done, as a command or steps (identifiers only, no attacker text). */
+  release: z.string().max(2000).optional(),
+  /** Consequences an operator should know (e.g. a service will start a replacement task). */
+  notes: z.array(z.string().max(1000)).max(20).default([]),
+});
+/** What a containment function returns to the router. */
+export type ContainmentResult = z.infer<typeof ContainmentResultSchema>;
