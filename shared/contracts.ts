@@ -13,6 +13,7 @@ import {
   INSTANCE_ID,
   K8S_NAMESPACE,
   K8S_POD_NAME,
+  K8S_UID,
   REGION,
   RUNTIME_FINDING_TYPE,
 } from './identifiers.js';
@@ -39,6 +40,8 @@ export const EksPodTargetSchema = z
     namespace: z.string().regex(K8S_NAMESPACE),
     /** Set when the finding names the pod; otherwise the pod is found by container id. */
     podName: z.string().regex(K8S_POD_NAME).optional(),
+    /** The pod's uid when the finding gives it: a pod recreated under the same name differs. */
+    podUid: z.string().regex(K8S_UID).optional(),
     /** Container ids (64 hex) from the finding, used to find the pod when it is not named. */
     containerIds: z.array(z.string().regex(CONTAINER_ID)).max(32).default([]),
     /** Node the pod runs on, when the finding says (EC2 instance id of the node). */

@@ -34,6 +34,9 @@ export const K8S_NAMESPACE = /^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 export const K8S_POD_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
+/** Kubernetes object uid (a UUID). */
+export const K8S_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Container id as the container runtime reports it, with or without `runtime://`. */
 export const CONTAINER_ID = /^(?:(?:docker|containerd|cri-o):\/\/)?([0-9a-f]{64})$/;
 

@@ -1,0 +1,446 @@
+/**
+ * One alert per finding: `subject` (ASCII, one line, at most 100 characters, as SNS
+ * requires), `text` (plain text for email) and `slack` (an AWS Chatbot custom
+ * notification). Every value from the finding is already CleanText; this module only adds
+ * the escaping each sink needs.
+ */
+import type { ActionOutcome, Target } from './contracts.js';
+import { describeAction, type Evaluation } from './decide.js';
+import type { Finding } from './finding.js';
+import type { ProcessEntry } from './lineage.js';
+import { forSlack, forSubject, slackCode, type CleanText } from './sanitize.js';
+import { networkPolicyName, QUARANTINE_LABEL } from './labels.js';
+
+/** The Chatbot custom-notification document sent to Slack. */
+export interface SlackNotification {
+  version: '1.0';
+  source: 'custom';
+  id: string;
+  content: {
+    textType: 'client-markdown';
+    title: string;
+    description: string;
+    nextSteps: string[];
+    keywords: string[];
+  };
+  metadata: {
+    threadId: string;
+    summary: string;
+    eventType: string;
+    relatedResources: string[];
+    additionalContext: Record<string, string>;
+  };
+}
+
+export interface Alert {
+  subject: string;
+  text: string;
+  slack: SlackNotification;
+}
+
+/** What happened after the decision: outcomes for `contain`, nothing for `notify`. */
+export interface Response {
+  outcomes: readonly ActionOutcome[];
+  /** The containment call itself failed (timeout, function error, bad response). */
+  failure?: CleanText;
+  /** How to undo the containment, from the containment function. */
+  release?: CleanText;
+  notes: readonly CleanText[];
+}
+
+export type Status =
+  | 'CONTAINED'
+  | 'ALREADY CONTAINED'
+  | 'PARTIALLY CONTAINED'
+  | 'DRY RUN'
+  | 'NOT CONTAINED'
+  | 'CONTAINMENT FAILED';
+
+/** Limits that keep the SNS message (email text + Slack JSON + default) under 256 KB. */
+export const TEXT_MAX_BYTES = 60_000;
+export const SLACK_DESCRIPTION_MAX_CHARS = 7_000;
+const SLACK_LINEAGE_MAX = 8;
+
+/** Severity word by GuardDuty's bands. */
+export function severityWord(severity: number): 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' {
+  if (severity >= 9) return 'CRITICAL';
+  if (severity >= 7) return 'HIGH';
+  if (severity >= 4) return 'MEDIUM';
+  return 'LOW';
+}
+
+/**
+ * The overall result. A planned action with no outcome, or any failed one, makes the whole
+ * containment FAILED: success is never assumed.
+ */
+export function overallStatus(evaluation: Evaluation, response: Response): Status {
+  if (evaluation.decision !== 'contain') return 'NOT CONTAINED';
+  const byAction = new Map(response.outcomes.map((outcome) => [outcome.action, outcome.status]));
+  const statuses = evaluation.actions.map((action) => byAction.get(action));
+  if (response.failure !== undefined || statuses.some((s) => s === undefined || s === 'failed')) {
+    return 'CONTAINMENT FAILED';
+  }
+  if (statuses.every((s) => s === 'dry-run')) return 'DRY RUN';
+  if (statuses.every((s) => s === 'already-contained')) return 'ALREADY CONTAINED';
+  if (statuses.every((s) => s === 'contained' || s === 'already-contained')) return 'CONTAINED';
+  if (statuses.every((s) => s === 'skipped')) return 'NOT CONTAINED';
+  return 'PARTIALLY CONTAINED';
+}
+
+/** The GuardDuty console page of the finding (id and region are validated patterns). */
+export function consoleUrl(finding: Finding): string {
+  const host =
+    finding.partition === 'aws-cn'
+      ? 'console.amazonaws.cn'
+      : finding.partition === 'aws-us-gov'
+        ? 'console.amazonaws-us-gov.com'
+        : 'console.aws.amazon.com';
+  return `https://${host}/guardduty/home?region=${finding.region}#/findings?macros=current&fId=${finding.id}`;
+}
+
+/** A short name for the target, built from validated identifiers only. */
+export function targetLabel(target: Target): string {
+  switch (target.surface) {
+    case 'eks-pod': {
+      const pod =
+        target.podName ?? `pod of container ${target.containerIds[0]?.slice(0, 12) ?? '?'}`;
+      return `${target.namespace}/${pod}`;
+    }
+    case 'ecs-task':
+      return target.taskArn.slice(target.taskArn.lastIndexOf('/') + 1);
+    case 'ec2-instance':
+      return target.instanceId;
+  }
+}
+
+function targetDescription(target: Target, viaHost: boolean): string {
+  switch (target.surface) {
+    case 'eks-pod': {
+      const node = target.nodeInstanceId ? ` on node ${target.nodeInstanceId}` : '';
+      return `EKS pod ${targetLabel(target)} in cluster ${target.clusterName}${node}`;
+    }
+    case 'ecs-task': {
+      const cluster = target.clusterArn.slice(target.clusterArn.lastIndexOf('/') + 1);
+      const host = target.containerInstanceId
+        ? ` on container instance ${target.containerInstanceId}`
+        : '';
+      return `ECS task ${targetLabel(target)} (${target.launchType}) in cluster ${cluster}${host}`;
+    }
+    case 'ec2-instance':
+      return viaHost
+        ? `EC2 instance ${target.instanceId} (host of the standalone container)`
+        : `EC2 instance ${target.instanceId}`;
+  }
+}
+
+/** How to undo, when the containment function did not say: identifiers only. */
+export function releaseHint(evaluation: Evaluation): string | undefined {
+  const { target, finding } = evaluation;
+  if (evaluation.decision !== 'contain' || target === null || finding === null) return undefined;
+  switch (target.surface) {
+    case 'eks-pod': {
+      const pod = target.podName ?? '<pod>';
+      const steps = [
+        `kubectl -n ${target.namespace} delete networkpolicy ${networkPolicyName(target.podUid ?? '<pod-uid>')}`,
+        `kubectl -n ${target.namespace} label pod ${pod} ${QUARANTINE_LABEL}-`,
+      ];
+      if (evaluation.actions.includes('eks:cordon-node'))
+        steps.push('kubectl uncordon <node of the pod>');
+      return steps.join(' ; ');
+    }
+    case 'ecs-task':
+      return 'a stopped task cannot be resumed; once the image is trusted again, the service (if any) runs new tasks as usual';
+    case 'ec2-instance':
+      return `npm run release -- ec2 ${target.instanceId} (restores each network interface's recorded security groups and termination protection)`;
+  }
+}
+
+interface ResourceLine {
+  label: string;
+  value: CleanText | string;
+}
+
+/** Facts about the resource worth showing, including attacker-chosen names (clean). */
+function resourceLines(finding: Finding): ResourceLine[] {
+  const { resource } = finding;
+  const lines: ResourceLine[] = [];
+  const add = (label: string, value: CleanText | undefined) => {
+    if (value !== undefined && value.length > 0) lines.push({ label, value });
+  };
+  add('resource type', resource.type);
+  add('EKS cluster', resource.eksCluster?.name);
+  add('namespace', resource.workload?.namespace);
+  add(
+    'workload',
+    resource.workload?.name && resource.workload.type
+      ? (`${resource.workload.type} ${resource.workload.name}` as CleanText)
+      : resource.workload?.name,
+  );
+  add('service account', resource.workload?.serviceAccountName);
+  add('ECS cluster', resource.ecsCluster?.name);
+  add('task', resource.ecsTask?.arn);
+  add('task definition', resource.ecsTask?.definitionArn);
+  add('started by', resource.ecsTask?.startedBy);
+  add('task group', resource.ecsTask?.group);
+  add('instance', resource.instance?.instanceId);
+  const containers = [
+    ...(resource.workload?.containers ?? []),
+    ...(resource.ecsTask?.containers ?? []),
+    ...(resource.container ? [resource.container] : []),
+  ];
+  for (const container of containers.slice(0, 8)) {
+    const privileged = container.privileged ? ' (privileged)' : '';
+    add(
+      'container',
+      `${container.name ?? '?'} image ${container.image ?? '?'}${privileged}` as CleanText,
+    );
+  }
+  return lines;
+}
+
+function processLine(entry: ProcessEntry): string {
+  const ids = [
+    entry.pid !== undefined ? `pid ${entry.pid}` : undefined,
+    entry.namespacePid !== undefined ? `ns-pid ${entry.namespacePid}` : undefined,
+    entry.user !== undefined ? `user ${entry.user}` : undefined,
+    entry.userId !== undefined ? `uid ${entry.userId}` : undefined,
+    entry.euid !== undefined ? `euid ${entry.euid}` : undefined,
+  ].filter(Boolean);
+  return `${entry.name ?? '?'} (${ids.join(', ') || 'no ids'}) ${entry.executablePath ?? '?'}`;
+}
+
+function outcomeLine(outcome: ActionOutcome): string {
+  const retry =
+    outcome.status === 'failed' ? (outcome.retryable ? ' (retryable)' : ' (not retryable)') : '';
+  return `[${outcome.status}] ${outcome.action}: ${outcome.detail}${retry}`;
+}
+
+/** Outcomes in plan order, with a line for every planned action that reported nothing. */
+function actionLines(evaluation: Evaluation, response: Response): string[] {
+  const byAction = new Map(response.outcomes.map((outcome) => [outcome.action, outcome]));
+  return evaluation.actions.map((action) => {
+    const outcome = byAction.get(action);
+    return outcome
+      ? outcomeLine(outcome)
+      : `[failed] ${action}: no outcome reported (${describeAction(action)})`;
+  });
+}
+
+function headline(evaluation: Evaluation, status: Status): string {
+  return status === 'NOT CONTAINED' && evaluation.decision === 'notify'
+    ? `NOT CONTAINED: ${evaluation.reason}`
+    : status;
+}
+
+/** Cut a string to at most `maxBytes` UTF-8 bytes, at a line end when possible. */
+export function capUtf8(text: string, maxBytes: number, marker: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const budget = maxBytes - Buffer.byteLength(marker, 'utf8') - 1;
+  let cut = Buffer.from(text, 'utf8').subarray(0, Math.max(budget, 0)).toString('utf8');
+  cut = cut.replace(/\uFFFD$/, '');
+  const lineEnd = cut.lastIndexOf('\n');
+  return `${lineEnd > budget / 2 ? cut.slice(0, lineEnd) : cut}\n${marker}`;
+}
+
+function subjectLine(finding: Finding, evaluation: Evaluation, status: Status): string {
+  const on = evaluation.target ? ` on ${targetLabel(evaluation.target)}` : '';
+  return forSubject(`[${severityWord(finding.severity)}] ${status}: ${finding.type}${on}`);
+}
+
+function renderText(
+  finding: Finding,
+  evaluation: Evaluation,
+  response: Response,
+  status: Status,
+): string {
+  const lines: string[] = [];
+  const push = (...more: string[]) => lines.push(...more);
+  push(`GuardDuty Runtime Monitoring finding: ${headline(evaluation, status)}`, '');
+  push(`Severity:   ${severityWord(finding.severity)} (${finding.severity.toFixed(1)})`);
+  push(`Type:       ${finding.type}`);
+  if (finding.title) push(`Title:      ${finding.title}`);
+  push(`Decision:   ${evaluation.decision} - ${evaluation.reason}`);
+  push(
+    `Target:     ${evaluation.target ? targetDescription(evaluation.target, evaluation.surface === 'ec2-instance' && finding.resource.type === 'Container') : 'none (no validated target)'}`,
+  );
+  push(`Account:    ${finding.accountId}   Region: ${finding.region}`);
+  const seen = finding.count > 1 ? `, seen ${finding.count} times` : '';
+  push(
+    `Finding:    ${finding.id}${seen}${finding.updatedAt ? `, updated ${finding.updatedAt}` : ''}`,
+  );
+  push(`Console:    ${consoleUrl(finding)}`);
+  if (finding.sample) push('Sample:     yes - generated by GuardDuty, not real activity');
+
+  push('', 'Actions');
+  if (evaluation.decision === 'contain') {
+    for (const line of actionLines(evaluation, response)) push(`  ${line}`);
+    if (response.failure) push(`  CONTAINMENT FAILED: ${response.failure}`);
+    if (evaluation.hostSignals.length > 0)
+      push(`  host-compromise signals: ${evaluation.hostSignals.join('; ')}`);
+    if (evaluation.actions.includes('eks:isolate-pod-network')) {
+      push(
+        '  note: the NetworkPolicy is enforced only if the cluster network plugin enforces NetworkPolicies; whether established flows are cut depends on that plugin',
+      );
+    }
+  } else {
+    push(`  none - ${evaluation.reason}`);
+  }
+  for (const note of response.notes) push(`  note: ${note}`);
+  const release = response.release ?? releaseHint(evaluation);
+  if (release) push('', `Release:    ${release}`);
+
+  const [process, ...ancestors] = finding.lineage;
+  if (process) {
+    push('', 'Process');
+    push(`  ${processLine(process)}`);
+    if (process.pwd) push(`  cwd: ${process.pwd}`);
+    if (process.sha256) push(`  sha256: ${process.sha256}`);
+    if (process.startTime) push(`  started: ${process.startTime}`);
+    if (ancestors.length > 0) {
+      push(
+        `Lineage (parent first${finding.lineageComplete ? '' : '; chain incomplete, unlinked entries last'})`,
+      );
+      ancestors.forEach((entry, index) => push(`  ${index + 1}. ${processLine(entry)}`));
+    }
+  }
+  if (finding.context.length > 0) {
+    push('', 'Runtime context');
+    for (const fact of finding.context) push(`  ${fact.label}: ${fact.value}`);
+  }
+  const network = finding.network;
+  const networkLines = [
+    network.domain ? `  domain: ${network.domain}` : undefined,
+    network.remoteIp
+      ? `  remote: ${network.remoteIp}${network.remotePort !== undefined ? `:${network.remotePort}` : ''}${network.remoteOrganization ? ` (${network.remoteOrganization})` : ''}`
+      : undefined,
+    network.threatLists.length > 0
+      ? `  threat intelligence: ${network.threatLists.join(', ')}`
+      : undefined,
+  ].filter((line): line is string => line !== undefined);
+  if (networkLines.length > 0) push('', 'Network', ...networkLines);
+  const resource = resourceLines(finding);
+  if (resource.length > 0) {
+    push('', 'Resource');
+    for (const line of resource) push(`  ${line.label}: ${line.value}`);
+  }
+  if (finding.description) push('', `Description: ${finding.description}`);
+  push(
+    '',
+    'Values from the finding are shown as received, except that control, bidi and invisible characters are escaped (\\x1B, \\u202E, \\n) and long values are cut.',
+  );
+  return capUtf8(
+    lines.join('\n'),
+    TEXT_MAX_BYTES,
+    '[alert cut to fit the notification size limit]',
+  );
+}
+
+function renderSlack(
+  finding: Finding,
+  evaluation: Evaluation,
+  response: Response,
+  status: Status,
+  subject: string,
+): SlackNotification {
+  const emoji =
+    status === 'CONTAINED' || status === 'ALREADY CONTAINED'
+      ? ':shield:'
+      : status === 'CONTAINMENT FAILED'
+        ? ':rotating_light:'
+        : ':warning:';
+  const lines: string[] = [];
+  const target = evaluation.target
+    ? forSlack(
+        targetDescription(evaluation.target, finding.resource.type === 'Container') as CleanText,
+      )
+    : 'none (no validated target)';
+  lines.push(
+    `*${severityWord(finding.severity)} ${finding.severity.toFixed(1)}* \`${forSlack(finding.type as CleanText)}\``,
+  );
+  lines.push(`*Decision:* ${evaluation.decision}: ${forSlack(evaluation.reason as CleanText)}`);
+  lines.push(`*Target:* ${target}`);
+  lines.push(
+    `*Account:* ${finding.accountId}  *Region:* ${finding.region}  *Seen:* ${finding.count}x`,
+  );
+  if (evaluation.decision === 'contain') {
+    lines.push('*Actions:*');
+    for (const line of actionLines(evaluation, response))
+      lines.push(`• ${forSlack(line as CleanText)}`);
+    if (response.failure) lines.push(`*CONTAINMENT FAILED:* ${slackCode(response.failure)}`);
+  }
+  for (const note of response.notes) lines.push(`_note:_ ${forSlack(note)}`);
+  const [process, ...ancestors] = finding.lineage;
+  if (process) {
+    lines.push(`*Process:* ${slackCode(processLine(process) as CleanText)}`);
+    ancestors
+      .slice(0, SLACK_LINEAGE_MAX)
+      .forEach((entry, index) =>
+        lines.push(`  ${index + 1}. ${slackCode(processLine(entry) as CleanText)}`),
+      );
+    if (ancestors.length > SLACK_LINEAGE_MAX)
+      lines.push(`  … ${ancestors.length - SLACK_LINEAGE_MAX} more ancestors in the email alert`);
+  }
+  for (const fact of finding.context.slice(0, 6))
+    lines.push(`*${fact.label}:* ${slackCode(fact.value)}`);
+  if (finding.network.domain) lines.push(`*domain:* ${slackCode(finding.network.domain)}`);
+  if (finding.network.remoteIp) lines.push(`*remote:* ${slackCode(finding.network.remoteIp)}`);
+  let description = lines.join('\n');
+  if (description.length > SLACK_DESCRIPTION_MAX_CHARS) {
+    const cut = description.slice(0, SLACK_DESCRIPTION_MAX_CHARS);
+    description = `${cut.slice(0, Math.max(cut.lastIndexOf('\n'), 0))}\n… cut; the email alert has everything`;
+  }
+  const release = response.release ?? releaseHint(evaluation);
+  const nextSteps = [
+    `Open the finding: ${forSlack(consoleUrl(finding) as CleanText)}`,
+    ...(release ? [`Release: ${forSlack(release as CleanText)}`] : []),
+  ];
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: finding.id,
+    content: {
+      textType: 'client-markdown',
+      title: `${emoji} GuardDuty ${status}: ${forSlack(finding.type as CleanText)}`,
+      description,
+      nextSteps,
+      keywords: [
+        severityWord(finding.severity),
+        evaluation.surface ?? 'no-surface',
+        evaluation.decision,
+      ],
+    },
+    metadata: {
+      threadId: finding.id,
+      summary: subject,
+      eventType: 'GuardDutyRuntimeResponse',
+      relatedResources: evaluation.target ? [targetLabel(evaluation.target)] : [],
+      additionalContext: { findingId: finding.id, decision: evaluation.decision, status },
+    },
+  };
+}
+
+/** Render the one alert for a finding; null for ignore and reject (no alert is sent). */
+export function renderAlert(evaluation: Evaluation, response: Response): Alert | null {
+  const { finding } = evaluation;
+  if (finding === null || (evaluation.decision !== 'contain' && evaluation.decision !== 'notify'))
+    return null;
+  const status = overallStatus(evaluation, response);
+  const subject = subjectLine(finding, evaluation, status);
+  return {
+    subject,
+    text: renderText(finding, evaluation, response, status),
+    slack: renderSlack(finding, evaluation, response, status, subject),
+  };
+}
+
+/** Outcomes a dry run reports: every planned action as `dry-run`, nothing executed. */
+export function dryRunResponse(evaluation: Evaluation): Response {
+  return {
+    outcomes: evaluation.actions.map((action) => ({
+      action,
+      status: 'dry-run',
+      detail: `would ${describeAction(action)}`,
+    })),
+    notes: [],
+  };
+}

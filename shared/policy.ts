@@ -1,0 +1,116 @@
+/**
+ * The response policy: one JSON document, validated strictly. Unknown keys are errors, so
+ * a misspelt setting can never be silently ignored and fall back to containing.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Surface } from './contracts.js';
+import { K8S_NAMESPACE, RUNTIME_FINDING_TYPE } from './identifiers.js';
+import defaultPolicyDocument from './default-policy.json' with { type: 'json' };
+
+/**
+ * Works as an AWS tag key and as a Kubernetes label/annotation key (optional DNS prefix,
+ * then a name of at most 63 characters).
+ */
+const EXEMPTION_KEY =
+  /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+const Mode = z.enum(['contain', 'notify', 'off']);
+export type Mode = z.infer<typeof Mode>;
+const Severity = z.number().min(0).max(10);
+
+const SurfacePolicySchema = z.strictObject({ mode: Mode });
+
+const FindingTypePolicySchema = z.strictObject({
+  mode: Mode.optional(),
+  minSeverityToContain: Severity.optional(),
+});
+
+export const PolicySchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1),
+  /** Plan and report, but change nothing. */
+  dryRun: z.boolean(),
+  /** Findings at or above this severity are contained; below, only notified. */
+  minSeverityToContain: Severity,
+  /** Namespaces whose pods are never contained automatically (notify only). */
+  protectedNamespaces: z.array(z.string().regex(K8S_NAMESPACE)),
+  /** Tag key (EC2, ECS) or label/annotation key (pods) that exempts a workload. */
+  exemptionKey: z.string().regex(EXEMPTION_KEY),
+  surfaces: z.strictObject({
+    'eks-pod': SurfacePolicySchema,
+    'ecs-task': SurfacePolicySchema,
+    'ec2-instance': SurfacePolicySchema,
+  }),
+  eks: z.strictObject({
+    /** Cordon the node when the finding signals the host may be compromised. */
+    cordonNodeOnHostCompromise: z.boolean(),
+  }),
+  /**
+   * A standalone container on an EC2 instance (resource type `Container`) has no API of
+   * its own to isolate it: quarantine the host instance, or only notify.
+   */
+  standaloneContainer: z.enum(['quarantine-host', 'notify']),
+  /** Per finding type: override the mode or the severity threshold. */
+  findingTypes: z.record(z.string().regex(RUNTIME_FINDING_TYPE), FindingTypePolicySchema),
+});
+/** A validated response policy. */
+export type Policy = z.infer<typeof PolicySchema>;
+
+/** A policy document that cannot be used; `message` names the file and the bad key. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+}
+
+function describePolicyIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.slice(0, 8).map((issue) => {
+    const path = issue.path.map(String).join('.') || '(root)';
+    const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
+    return `${path}: ${issue.message}${keys}`;
+  });
+  return `invalid policy in ${source}: ${lines.join('; ')}`;
+}
+
+/** Validate a parsed policy document, or throw a PolicyError naming each bad key. */
+export function parsePolicy(document: unknown, source = 'policy'): Policy {
+  const result = PolicySchema.safeParse(document);
+  if (!result.success) throw new PolicyError(describePolicyIssues(result.error, source));
+  return result.data;
+}
+
+/** Read and validate a policy file. */
+export function loadPolicyFile(path: string): Policy {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PolicyError(`cannot read policy file ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(raw);
+  } catch (error) {
+    throw new PolicyError(`policy file ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parsePolicy(document, path);
+}
+
+/** The policy shipped with the responder (`shared/default-policy.json`). */
+export function defaultPolicy(): Policy {
+  return parsePolicy(defaultPolicyDocument, 'shared/default-policy.json');
+}
+
+/** The mode in force for a finding type on a surface: the type's override wins. */
+export function modeFor(policy: Policy, surface: Surface, findingType: string): Mode {
+  return policy.findingTypes[findingType]?.mode ?? policy.surfaces[surface].mode;
+}
+
+/** The severity threshold for a finding type. */
+export function thresholdFor(policy: Policy, findingType: string): number {
+  return policy.findingTypes[findingType]?.minSeverityToContain ?? policy.minSeverityToContain;
+}
+
+/** JSON Schema for editors and reviewers, generated from the same zod schema. */
+export function policyJsonSchema(): unknown {
+  return z.toJSONSchema(PolicySchema, { target: 'draft-2020-12' });
+}

@@ -1,0 +1,132 @@
+/**
+ * The one sanitizer. Every attacker-controlled string in a finding passes through
+ * `cleanText` once at intake; sinks then apply their own escaping (`forSlack`, `forHtml`,
+ * `forSubject`). After `cleanText` a value holds only printable characters: nothing can
+ * move the cursor, reorder text, hide itself or start a new line in an alert.
+ */
+import he from 'he';
+
+/** A string that went through `cleanText`. The brand keeps raw text out of renderers. */
+export type CleanText = string & { readonly __clean: unique symbol };
+
+/** Per-field limits in characters (code points). Cut values say that they were cut. */
+export const FIELD_LIMITS = {
+  name: 256,
+  path: 1024,
+  commandLine: 4096,
+  title: 512,
+  description: 2048,
+  tag: 512,
+  short: 128,
+} as const;
+export type FieldKind = keyof typeof FIELD_LIMITS;
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = {
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/**
+ * Characters made visible as escapes rather than passed through:
+ * - \p{Cc}: C0 and C1 controls, including ESC (so no ANSI sequence survives) and CSI U+009B;
+ * - \p{Cf}: format characters: bidi embeddings/overrides/isolates, zero-width space/joiners,
+ *   LRM/RLM/ALM, BOM, soft hyphen, word joiner, invisible operators, Unicode tag characters;
+ * - \p{Zl}\p{Zp}: U+2028/U+2029, which some renderers treat as line breaks;
+ * - \p{Zs} other than the ASCII space: look-alike blanks that hide in paths;
+ * - \p{Cs}: lone surrogates; \p{Cn}: unassigned code points (render unpredictably);
+ * - fillers and variation selectors that render as nothing (U+034F, U+115F, U+1160, U+17B4,
+ *   U+17B5, U+180B–U+180F, U+3164, U+FE00–U+FE0F, U+FFA0, U+E0100–U+E01EF).
+ */
+// Each listed mark is matched on its own, on purpose: the lint rule guards against the
+// opposite mistake (a class meant to match a combined sequence).
+const UNSAFE =
+  // eslint-disable-next-line no-misleading-character-class
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Cn}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]|(?! )\p{Zs}/gu;
+
+function visibleEscape(char: string): string {
+  const named = NAMED_ESCAPES[char];
+  if (named !== undefined) return named;
+  const codePoint = char.codePointAt(0) ?? 0;
+  if (codePoint <= 0xff) return `\\x${codePoint.toString(16).toUpperCase().padStart(2, '0')}`;
+  if (codePoint <= 0xffff) return `\\u${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `\\u{${codePoint.toString(16).toUpperCase()}}`;
+}
+
+/** UTF-16 units taken by the code point at `index`: 2 for a well-formed surrogate pair. */
+function unitsAt(text: string, index: number): 1 | 2 {
+  const high = text.charCodeAt(index);
+  if (high < 0xd800 || high > 0xdbff || index + 1 >= text.length) return 1;
+  const low = text.charCodeAt(index + 1);
+  return low >= 0xdc00 && low <= 0xdfff ? 2 : 1;
+}
+
+/** Cut `text` to at most `limit` code points, never splitting a surrogate pair. */
+function cutToCodePoints(text: string, limit: number): { text: string; cut: number } {
+  // Fast path: a UTF-16 length within the limit cannot exceed it in code points.
+  if (text.length <= limit) return { text, cut: 0 };
+  let index = 0;
+  let kept = 0;
+  while (index < text.length && kept < limit) {
+    index += unitsAt(text, index);
+    kept += 1;
+  }
+  let cut = 0;
+  for (let rest = index; rest < text.length; rest += unitsAt(text, rest)) cut += 1;
+  return cut === 0 ? { text, cut } : { text: text.slice(0, index), cut };
+}
+
+/**
+ * Make attacker text safe to show: unsafe characters become visible escapes (`\x1B`,
+ * `\u202E`, `\n`), and the result is cut to the field's limit with a marker saying how
+ * much was cut. The limit applies to the raw value first, so a hostile field cannot make
+ * the escaping step do unbounded work.
+ */
+export function cleanText(value: string, kind: FieldKind = 'name'): CleanText {
+  const limit = FIELD_LIMITS[kind];
+  const { text, cut } = cutToCodePoints(value, limit);
+  const escaped = text.replace(UNSAFE, visibleEscape);
+  const marked = cut > 0 ? `${escaped}…[cut ${cut} more characters]` : escaped;
+  return marked as CleanText;
+}
+
+/** `cleanText` for optional fields: anything that is not a non-empty string becomes undefined. */
+export function cleanOptional(value: unknown, kind: FieldKind = 'name'): CleanText | undefined {
+  return typeof value === 'string' && value.length > 0 ? cleanText(value, kind) : undefined;
+}
+
+/**
+ * Slack sink: `&`, `<` and `>` are the only characters Slack's markup treats as control
+ * (escaping them neutralises `<!channel>`, `<@U…>` and `<url|text>`). Backticks would end
+ * the code span a value is shown in, so they become U+02CB, which looks alike.
+ */
+export function forSlack(value: CleanText): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Slack value shown as inline code, so `*`, `_` and `~` from the attacker are not markup.
+ * Cut to `max` code points so one huge field cannot crowd the rest out of the message.
+ */
+export function slackCode(value: CleanText, max = 1000): string {
+  const points = Array.from(value);
+  const shown = points.length > max ? `${points.slice(0, max).join('')}…` : value;
+  return `\`${forSlack(shown as CleanText).replace(/`/g, 'ˋ')}\``;
+}
+
+/** HTML sink: every character outside printable ASCII and every markup character encoded. */
+export function forHtml(value: CleanText): string {
+  return he.encode(value, { useNamedReferences: false, encodeEverything: false, strict: false });
+}
+
+/**
+ * SNS subject sink: ASCII only, one line, at most `max` characters (SNS refuses anything
+ * else). Non-ASCII and control characters become `?`.
+ */
+export function forSubject(value: string, max = 100): string {
+  const ascii = value
+    .replace(/[^\x20-\x7E]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return ascii.length <= max ? ascii : `${ascii.slice(0, max - 3)}...`;
+}
