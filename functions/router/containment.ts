@@ -1,0 +1,90 @@
+/**
+ * Calling a containment function and reading its answer. Whatever goes wrong (timeout,
+ * throttling, a function error, an answer that does not match the contract) becomes a
+ * `failure` in the Response: never a silent success.
+ */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Response } from '../../shared/alert.js';
+import { ContainmentResultSchema, type ContainmentRequest } from '../../shared/contracts.js';
+import { describeIssues } from '../../shared/finding-schema.js';
+import { cleanText } from '../../shared/sanitize.js';
+
+const failed = (message: string, retryable: boolean): Response & { retryable: boolean } => ({
+  outcomes: [],
+  notes: [],
+  failure: cleanText(message, 'description'),
+  retryable,
+});
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Decode the function's JSON answer into a Response; details from AWS are sanitized too. */
+export function readContainmentAnswer(
+  payload: string,
+  findingId: string,
+): Response & { retryable: boolean } {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return failed('containment function returned a payload that is not JSON', false);
+  }
+  const parsed = ContainmentResultSchema.safeParse(body);
+  if (!parsed.success) {
+    return failed(
+      `containment function answer does not match the contract: ${describeIssues(parsed.error, 'result')}`,
+      false,
+    );
+  }
+  const result = parsed.data;
+  if (result.findingId !== findingId) {
+    return failed(
+      `containment function answered for finding ${result.findingId}, not ${findingId}`,
+      false,
+    );
+  }
+  const outcomes = result.outcomes.map((outcome) => ({
+    ...outcome,
+    detail: cleanText(outcome.detail, 'description'),
+  }));
+  return {
+    outcomes,
+    notes: result.notes.map((note) => cleanText(note, 'description')),
+    release: result.release === undefined ? undefined : cleanText(result.release, 'description'),
+    retryable: outcomes.some(
+      (outcome) => outcome.status === 'failed' && outcome.retryable === true,
+    ),
+  };
+}
+
+/** Invoke the containment function synchronously with the narrow request. */
+export async function invokeContainment(
+  lambda: LambdaClient,
+  functionName: string,
+  request: ContainmentRequest,
+  timeoutMs: number,
+): Promise<Response & { retryable: boolean }> {
+  let answer;
+  try {
+    answer = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify(request)),
+      }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+  } catch (error) {
+    return failed(`invoking ${functionName} failed: ${errorName(error)}`, true);
+  }
+  const payload = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
+  if (answer.FunctionError) {
+    return failed(
+      `${functionName} raised ${answer.FunctionError} error: ${payload.slice(0, 1000)}`,
+      true,
+    );
+  }
+  return readContainmentAnswer(payload, request.findingId);
+}

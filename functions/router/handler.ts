@@ -1,0 +1,69 @@
+/**
+ * Router Lambda: the composition root. Only here are environment variables read and
+ * clients built; `respond` does the work with what it is given.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import { defaultPolicy, loadPolicyFile } from '../../shared/policy.js';
+import { respond, type RouterDeps, type RouterResult } from './respond.js';
+
+const SERVICE = 'guardduty-runtime-responder-router';
+const logger = new Logger({ serviceName: SERVICE });
+const tracer = new Tracer({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: 'GuardDutyRuntimeResponder', serviceName: SERVICE });
+
+const functionName = z
+  .string()
+  .regex(/^[A-Za-z0-9:_-]{1,140}$/)
+  .optional();
+
+/** The router's environment; a bad value stops the function from starting. */
+export const RouterEnvSchema = z.object({
+  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/),
+  ISOLATE_POD_FUNCTION: functionName,
+  STOP_TASK_FUNCTION: functionName,
+  QUARANTINE_EC2_FUNCTION: functionName,
+  POLICY_PATH: z.string().min(1).optional(),
+  CONTAINMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(60_000),
+});
+
+/** Build the router's dependencies from the environment (throws with the bad key named). */
+export function depsFromEnv(env: NodeJS.ProcessEnv): RouterDeps {
+  const parsed = RouterEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const keys = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new Error(`router configuration is invalid: ${keys}`);
+  }
+  const config = parsed.data;
+  return {
+    // Fail closed: an unreadable or invalid policy stops the router; it never falls back.
+    policy: config.POLICY_PATH ? loadPolicyFile(config.POLICY_PATH) : defaultPolicy(),
+    lambda: tracer.captureAWSv3Client(new LambdaClient({})),
+    sns: tracer.captureAWSv3Client(new SNSClient({})),
+    topicArn: config.ALERT_TOPIC_ARN,
+    functionNames: {
+      'eks-pod': config.ISOLATE_POD_FUNCTION,
+      'ecs-task': config.STOP_TASK_FUNCTION,
+      'ec2-instance': config.QUARANTINE_EC2_FUNCTION,
+    },
+    containmentTimeoutMs: config.CONTAINMENT_TIMEOUT_MS,
+    logger,
+    metrics,
+  };
+}
+
+let deps: RouterDeps | undefined;
+
+/** EventBridge target. Throws when containment failed, so the event is retried. */
+export async function handler(event: unknown): Promise<RouterResult> {
+  deps ??= depsFromEnv(process.env);
+  try {
+    return await respond(event, deps);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run replay -- [--json] [--policy FILE] <file-or-directory>...`
+ * Dry-run replay of sample findings: what the responder would decide, plan and send.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
+import { formatReport, replayEvent } from '../shared/replay.js';
+import { cleanText } from '../shared/sanitize.js';
+
+const USAGE = 'usage: npm run replay -- [--json] [--policy FILE] <file-or-directory>...';
+
+/** Files to replay: each file as given, every *.json of a directory (sorted). */
+function expand(paths: string[]): { files: string[]; errors: string[] } {
+  const files: string[] = [];
+  const errors: string[] = [];
+  for (const path of paths) {
+    try {
+      if (statSync(path).isDirectory()) {
+        const names = readdirSync(path)
+          .filter((name) => name.endsWith('.json'))
+          .sort();
+        files.push(...names.map((name) => join(path, name)));
+      } else {
+        files.push(path);
+      }
+    } catch (error) {
+      errors.push(
+        `replay: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+  }
+  return { files, errors };
+}
+
+function readJson(file: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (error) {
+    return {
+      ok: false,
+      error: `replay: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    };
+  }
+  try {
+    return { ok: true, value: JSON.parse(raw) };
+  } catch (error) {
+    // The parser quotes the file's text in its message: sanitize it like any other input.
+    return {
+      ok: false,
+      error: `replay: ${file} is not valid JSON: ${cleanText((error as Error).message, 'short')}`,
+    };
+  }
+}
+
+function main(argv: string[]): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        policy: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`replay: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    process.stderr.write(`replay: no finding file or directory given\n${USAGE}\n`);
+    return 2;
+  }
+  let policy: Policy;
+  try {
+    policy = values.policy ? loadPolicyFile(values.policy) : defaultPolicy();
+  } catch (error) {
+    if (error instanceof PolicyError) {
+      process.stderr.write(`replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const { files, errors } = expand(positionals);
+  for (const error of errors) process.stderr.write(`${error}\n`);
+  let failed = errors.length > 0;
+  for (const file of files) {
+    const read = readJson(file);
+    if (!read.ok) {
+      process.stderr.write(`${read.error}\n`);
+      failed = true;
+      continue;
+    }
+    const { record, evaluation } = replayEvent(file, read.value, policy);
+    process.stdout.write(
+      values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
