@@ -226,6 +226,12 @@ function actionLines(evaluation: Evaluation, response: Response): string[] {
   });
 }
 
+function releaseLabel(status: Status): string {
+  if (status === 'DRY RUN') return 'Release (once contained):';
+  if (status === 'CONTAINMENT FAILED') return 'Release (undo any partial change):';
+  return 'Release:   ';
+}
+
 function headline(evaluation: Evaluation, status: Status): string {
   return status === 'NOT CONTAINED' && evaluation.decision === 'notify'
     ? `NOT CONTAINED: ${evaluation.reason}`
@@ -239,7 +245,7 @@ export function capUtf8(text: string, maxBytes: number, marker: string): string 
   let cut = Buffer.from(text, 'utf8').subarray(0, Math.max(budget, 0)).toString('utf8');
   cut = cut.replace(/\uFFFD$/, '');
   const lineEnd = cut.lastIndexOf('\n');
-  return `${lineEnd > budget / 2 ? cut.slice(0, lineEnd) : cut}\n${marker}`;
+  return `${lineEnd > cut.length / 2 ? cut.slice(0, lineEnd) : cut}\n${marker}`;
 }
 
 function subjectLine(finding: Finding, evaluation: Evaluation, status: Status): string {
@@ -287,7 +293,7 @@ function renderText(
   }
   for (const note of response.notes) push(`  note: ${note}`);
   const release = response.release ?? releaseHint(evaluation);
-  if (release) push('', `Release:    ${release}`);
+  if (release) push('', `${releaseLabel(status)} ${release}`);
 
   const [process, ...ancestors] = finding.lineage;
   if (process) {

@@ -125,8 +125,8 @@ export function forHtml(value: CleanText): string {
  */
 export function forSubject(value: string, max = 100): string {
   const ascii = value
-    .replace(/[^\x20-\x7E]/g, '?')
     .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7E]/g, '?')
     .trim();
   return ascii.length <= max ? ascii : `${ascii.slice(0, max - 3)}...`;
 }

@@ -20,6 +20,35 @@ function errorName(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** A call that did not answer in time. */
+export class DeadlineError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/**
+ * Run `call` with an abort signal and a hard deadline: the signal asks the SDK to cancel,
+ * and the race guarantees the router moves on even if a transport ignores the signal.
+ */
+export async function withDeadline<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new DeadlineError(`no answer within ${timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([call(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Decode the function's JSON answer into a Response; details from AWS are sanitized too. */
 export function readContainmentAnswer(
   payload: string,
@@ -68,13 +97,17 @@ export async function invokeContainment(
 ): Promise<Response & { retryable: boolean }> {
   let answer;
   try {
-    answer = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(JSON.stringify(request)),
-      }),
-      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    answer = await withDeadline(
+      (signal) =>
+        lambda.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: 'RequestResponse',
+            Payload: new TextEncoder().encode(JSON.stringify(request)),
+          }),
+          { abortSignal: signal },
+        ),
+      timeoutMs,
     );
   } catch (error) {
     return failed(`invoking ${functionName} failed: ${errorName(error)}`, true);

@@ -1,0 +1,35 @@
+/** Test helpers: load the project's sample events and the shared real fixtures. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultPolicy, type Policy } from '../shared/policy.js';
+
+export const EVENTS_DIR = join(import.meta.dirname, '..', 'events');
+export const REAL_FIXTURES_DIR = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'shared',
+  'fixtures',
+  'guardduty-real',
+);
+
+/** Names of the JSON files in a folder, sorted. */
+export const jsonFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+
+/** A parsed copy of a sample event (a fresh object each call, safe to mutate). */
+export function loadEvent(name: string): Record<string, any> {
+  return JSON.parse(readFileSync(join(EVENTS_DIR, name), 'utf8')) as Record<string, any>;
+}
+
+export const loadRealFixture = (name: string): unknown =>
+  JSON.parse(readFileSync(join(REAL_FIXTURES_DIR, name), 'utf8'));
+
+/** The default policy with some keys changed. */
+export function policyWith(change: (policy: Policy) => void): Policy {
+  const policy = structuredClone(defaultPolicy());
+  change(policy);
+  return policy;
+}

@@ -1,0 +1,337 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  ContainmentRequestSchema,
+  type ContainmentRequest,
+  type ContainmentResult,
+} from '../../shared/contracts.js';
+import { defaultPolicy } from '../../shared/policy.js';
+import { depsFromEnv, handler } from '../../functions/router/handler.js';
+import {
+  ContainmentFailedError,
+  respond,
+  type RouterDeps,
+} from '../../functions/router/respond.js';
+import { loadEvent, policyWith } from '../helpers.js';
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:gdrr-alerts';
+const lambdaMock = mockClient(LambdaClient);
+const snsMock = mockClient(SNSClient);
+
+function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
+  return {
+    policy: defaultPolicy(),
+    lambda: new LambdaClient({ region: 'us-east-1' }),
+    sns: new SNSClient({ region: 'us-east-1' }),
+    topicArn: TOPIC,
+    functionNames: {
+      'eks-pod': 'gdrr-isolate-pod',
+      'ecs-task': 'gdrr-stop-task',
+      'ec2-instance': 'gdrr-quarantine-ec2',
+    },
+    containmentTimeoutMs: 5000,
+    logger: new Logger({ logLevel: 'SILENT' }),
+    ...overrides,
+  };
+}
+
+// The SDK wraps payloads in a blob adapter; a plain Uint8Array is what goes over the wire.
+const payload = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+
+/** A containment function that reports every requested action as `status`. */
+function answerAll(
+  status: 'contained' | 'dry-run' | 'skipped' | 'failed',
+  extra: Partial<ContainmentResult> = {},
+) {
+  lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+    const request = JSON.parse(new TextDecoder().decode(input.Payload)) as ContainmentRequest;
+    const result: ContainmentResult = {
+      findingId: request.findingId,
+      outcomes: request.actions.map((action) => ({
+        action,
+        status,
+        detail: `${action} ${status}`,
+        ...(status === 'failed' ? { retryable: true } : {}),
+      })),
+      notes: [],
+      ...extra,
+    };
+    return { StatusCode: 200, Payload: payload(result) };
+  });
+}
+
+const published = () => snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
+const invoked = () => lambdaMock.commandCalls(InvokeCommand).map((call) => call.args[0].input);
+const sentRequest = () =>
+  JSON.parse(new TextDecoder().decode(invoked()[0]!.Payload as Uint8Array)) as unknown;
+
+beforeEach(() => {
+  lambdaMock.reset();
+  snsMock.reset();
+  snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+});
+
+describe('router: contained', () => {
+  it('invokes the surface function with a narrow request and publishes one CONTAINED alert', async () => {
+    answerAll('contained', { release: 'kubectl ...', notes: ['a note from the function'] });
+    const result = await respond(loadEvent('eks-reverse-shell.json'), deps());
+    expect(result).toMatchObject({
+      decision: 'contain',
+      status: 'CONTAINED',
+      alertMessageId: 'msg-1',
+    });
+    expect(invoked()).toHaveLength(1);
+    expect(invoked()[0]).toMatchObject({
+      FunctionName: 'gdrr-isolate-pod',
+      InvocationType: 'RequestResponse',
+    });
+    const request = ContainmentRequestSchema.parse(sentRequest());
+    expect(request.actions).toEqual(['eks:label-pod', 'eks:isolate-pod-network']);
+    expect(published()).toHaveLength(1);
+    const message = published()[0]!;
+    expect(message).toMatchObject({ TopicArn: TOPIC, MessageStructure: 'json' });
+    expect(message.Subject).toMatch(
+      /^\[HIGH\] CONTAINED: Execution:Runtime\/ReverseShell on payments\//,
+    );
+    const bodies = JSON.parse(message.Message!) as Record<string, string>;
+    expect(bodies.email).toBe(bodies.default);
+    expect(bodies.default).toContain('[contained] eks:label-pod');
+    expect(bodies.default).toContain('note: a note from the function');
+    expect(JSON.parse(bodies.https!)).toMatchObject({ version: '1.0', source: 'custom' });
+  });
+
+  it('routes each surface to its own function', async () => {
+    answerAll('contained');
+    await respond(loadEvent('ecs-fargate-crypto-miner.json'), deps());
+    await respond(loadEvent('ec2-suspicious-command.json'), deps());
+    await respond(loadEvent('container-docker-socket.json'), deps());
+    expect(invoked().map((input) => input.FunctionName)).toEqual([
+      'gdrr-stop-task',
+      'gdrr-quarantine-ec2',
+      'gdrr-quarantine-ec2',
+    ]);
+  });
+
+  it('never sends attacker text to the containment function', async () => {
+    answerAll('contained');
+    await respond(loadEvent('eks-hostile-fields.json'), deps());
+    const raw = new TextDecoder().decode(invoked()[0]!.Payload as Uint8Array);
+    expect(raw).not.toMatch(/kworker|channel|evil|script/);
+    expect(Object.keys(sentRequest() as object).sort()).toEqual([
+      'accountId',
+      'actions',
+      'dryRun',
+      'exemptionKey',
+      'findingId',
+      'findingType',
+      'hostCompromise',
+      'region',
+      'severity',
+      'target',
+      'version',
+    ]);
+  });
+
+  it('passes dry run from the policy and reports DRY RUN', async () => {
+    answerAll('dry-run');
+    const result = await respond(
+      loadEvent('ec2-suspicious-command.json'),
+      deps({ policy: policyWith((p) => (p.dryRun = true)) }),
+    );
+    expect(sentRequest()).toMatchObject({ dryRun: true });
+    expect(result.status).toBe('DRY RUN');
+  });
+});
+
+describe('router: not contained', () => {
+  it('notify: one alert with the reason and no invoke', async () => {
+    const result = await respond(loadEvent('eks-kube-system-crypto-miner.json'), deps());
+    expect(result).toMatchObject({ decision: 'notify', status: 'NOT CONTAINED' });
+    expect(invoked()).toHaveLength(0);
+    expect(published()).toHaveLength(1);
+    expect(published()[0]!.Message).toContain('namespace kube-system is protected by policy');
+  });
+
+  it('ignore and reject: no invoke, no alert, no error', async () => {
+    expect(await respond(loadEvent('archived-ec2-reverse-shell.json'), deps())).toMatchObject({
+      decision: 'ignore',
+      alertMessageId: null,
+    });
+    expect(await respond({ not: 'a finding' }, deps())).toMatchObject({ decision: 'reject' });
+    expect(await respond('garbage', deps())).toMatchObject({ decision: 'reject' });
+    expect(invoked()).toHaveLength(0);
+    expect(published()).toHaveLength(0);
+  });
+
+  it('skipped by the function: NOT CONTAINED, no error', async () => {
+    answerAll('skipped');
+    await expect(respond(loadEvent('ec2-suspicious-command.json'), deps())).resolves.toMatchObject({
+      status: 'NOT CONTAINED',
+    });
+  });
+});
+
+describe('router: containment failed -> CONTAINMENT FAILED alert, then the invocation fails', () => {
+  async function expectFailure(event: unknown, text: RegExp, routerDeps = deps()) {
+    const error = await respond(event, routerDeps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContainmentFailedError);
+    expect(published()).toHaveLength(1);
+    const message = published()[0]!;
+    expect(message.Subject).toContain('CONTAINMENT FAILED');
+    expect((JSON.parse(message.Message!) as { default: string }).default).toMatch(text);
+    return error as ContainmentFailedError;
+  }
+
+  it('an action failed', async () => {
+    answerAll('failed');
+    const error = await expectFailure(
+      loadEvent('ec2-suspicious-command.json'),
+      /\[failed\] ec2:quarantine-instance/,
+    );
+    expect(error.retryable).toBe(true);
+  });
+
+  it('the function raised an error', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: payload({ errorType: 'Error', errorMessage: 'boom' }),
+      });
+    await expectFailure(
+      loadEvent('ecs-fargate-crypto-miner.json'),
+      /gdrr-stop-task raised Unhandled error: .*boom/,
+    );
+  });
+
+  it('the invoke call failed (throttled)', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    const error = await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /invoking gdrr-isolate-pod failed: TooManyRequestsException: Rate exceeded/,
+    );
+    expect(error.retryable).toBe(true);
+  });
+
+  it('the call timed out', async () => {
+    lambdaMock.on(InvokeCommand).callsFake(() => new Promise(() => {}));
+    await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /invoking gdrr-isolate-pod failed: TimeoutError: no answer within 50 ms/,
+      deps({ containmentTimeoutMs: 50 }),
+    );
+  });
+
+  it('the answer does not match the contract', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, Payload: payload({ outcomes: 'all good' }) });
+    await expectFailure(loadEvent('eks-reverse-shell.json'), /does not match the contract/);
+  });
+
+  it('the answer is for another finding', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({
+        StatusCode: 200,
+        Payload: payload({ findingId: 'ffff', outcomes: [], notes: [] }),
+      });
+    await expectFailure(loadEvent('eks-reverse-shell.json'), /answered for finding ffff/);
+  });
+
+  it('an action is missing from the answer', async () => {
+    lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+      const request = JSON.parse(new TextDecoder().decode(input.Payload)) as ContainmentRequest;
+      return {
+        Payload: payload({
+          findingId: request.findingId,
+          outcomes: [{ action: 'eks:label-pod', status: 'contained', detail: 'ok' }],
+          notes: [],
+        }),
+      };
+    });
+    await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /\[failed\] eks:isolate-pod-network: no outcome reported/,
+    );
+  });
+
+  it('no function is configured for the surface', async () => {
+    await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /no containment function is configured for eks-pod/,
+      deps({ functionNames: {} }),
+    );
+    expect(invoked()).toHaveLength(0);
+  });
+
+  it('sanitizes what the function reports', async () => {
+    answerAll('failed');
+    lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+      const request = JSON.parse(new TextDecoder().decode(input.Payload)) as ContainmentRequest;
+      return {
+        Payload: payload({
+          findingId: request.findingId,
+          outcomes: [
+            {
+              action: 'ec2:quarantine-instance',
+              status: 'failed',
+              retryable: false,
+              detail: 'tag <!channel>\n\u202E',
+            },
+          ],
+          notes: [],
+        }),
+      };
+    });
+    await expectFailure(loadEvent('ec2-suspicious-command.json'), /tag <!channel>\\n\\u202E/);
+    const slack = JSON.parse(JSON.parse(published()[0]!.Message!).https) as {
+      content: { description: string };
+    };
+    expect(slack.content.description).toContain('&lt;!channel&gt;');
+  });
+});
+
+describe('router: alert delivery', () => {
+  it('an SNS failure fails the invocation (the event is retried)', async () => {
+    snsMock.on(PublishCommand).rejects(new Error('SNS down'));
+    await expect(respond(loadEvent('eks-kube-system-crypto-miner.json'), deps())).rejects.toThrow(
+      'SNS down',
+    );
+  });
+});
+
+describe('router: handler and configuration', () => {
+  it('refuses to start with a bad environment, naming the key', () => {
+    expect(() => depsFromEnv({ ALERT_TOPIC_ARN: 'not-an-arn' })).toThrow(/ALERT_TOPIC_ARN/);
+    expect(() => depsFromEnv({ ALERT_TOPIC_ARN: TOPIC, CONTAINMENT_TIMEOUT_MS: '-1' })).toThrow(
+      /CONTAINMENT_TIMEOUT_MS/,
+    );
+  });
+
+  it('fails closed on an invalid policy file', () => {
+    expect(() =>
+      depsFromEnv({ ALERT_TOPIC_ARN: TOPIC, POLICY_PATH: '/nonexistent/policy.json' }),
+    ).toThrow(/cannot read policy file/);
+  });
+
+  it('the exported handler runs end to end from the environment', async () => {
+    process.env.ALERT_TOPIC_ARN = TOPIC;
+    process.env.QUARANTINE_EC2_FUNCTION = 'gdrr-quarantine-ec2';
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    answerAll('contained');
+    await expect(handler(loadEvent('ec2-suspicious-command.json'))).resolves.toMatchObject({
+      status: 'CONTAINED',
+    });
+    expect(invoked()[0]!.FunctionName).toBe('gdrr-quarantine-ec2');
+  });
+});

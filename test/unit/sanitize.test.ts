@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  cleanText,
+  FIELD_LIMITS,
+  forHtml,
+  forSlack,
+  forSubject,
+  slackCode,
+  type CleanText,
+} from '../../shared/sanitize.js';
+
+/** Characters that must never survive cleaning: controls, bidi, zero-width, separators. */
+export const FORBIDDEN =
+  /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]|[\u{E0000}-\u{E007F}]/u;
+
+/** Strings biased towards the characters attackers use. */
+export const hostileString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc
+    .array(
+      fc.constantFrom(
+        '\u001b[31m',
+        '\u202E',
+        '\u2066',
+        '\u200B',
+        '\uFEFF',
+        '\n',
+        '\r',
+        '\u2028',
+        '\u0085',
+        '\u009B',
+        '<!channel>',
+        '<@U1>',
+        '<http://x|y>',
+        '&',
+        '<',
+        '>',
+        '`',
+        '*',
+        '_',
+        '~',
+        '$(id)',
+        '\u00A0',
+        '\u{E0041}',
+        'a',
+        'é',
+        '\uD800',
+        '\uDC00',
+        '🙂',
+      ),
+      { maxLength: 60 },
+    )
+    .map((parts) => parts.join('')),
+);
+
+describe('cleanText', () => {
+  it('makes controls, ANSI escapes, bidi and zero-width characters visible', () => {
+    expect(cleanText('\u001b[31mred\u001b[0m')).toBe('\\x1B[31mred\\x1B[0m');
+    expect(cleanText('a\nb\rc\td')).toBe('a\\nb\\rc\\td');
+    expect(cleanText('evil\u202Etxt.exe')).toBe('evil\\u202Etxt.exe');
+    expect(cleanText('a\u200Bb\uFEFFc\u2066d\u2069')).toBe('a\\u200Bb\\uFEFFc\\u2066d\\u2069');
+    expect(cleanText('line\u2028sep\u2029')).toBe('line\\u2028sep\\u2029');
+    expect(cleanText('csi\u009B1m nul\u0000 del\u007F')).toBe('csi\\x9B1m nul\\x00 del\\x7F');
+    expect(cleanText('nbsp\u00A0here')).toBe('nbsp\\xA0here');
+    expect(cleanText('tag\u{E0041}')).toBe('tag\\u{E0041}');
+    expect(cleanText('lone\uD800')).toBe('lone\\uD800');
+  });
+
+  it('keeps ordinary text, including non-Latin letters and emoji, unchanged', () => {
+    for (const text of ['/usr/bin/python3', 'Grüße', '日本語のパス', 'emoji 🙂 ok', 'a b'])
+      expect(cleanText(text)).toBe(text);
+  });
+
+  it('cuts long values and says how much was cut, never splitting a surrogate pair', () => {
+    const cut = cleanText('x'.repeat(FIELD_LIMITS.name + 10), 'name');
+    expect(cut).toBe(`${'x'.repeat(FIELD_LIMITS.name)}…[cut 10 more characters]`);
+    const emoji = cleanText('🙂'.repeat(FIELD_LIMITS.short + 2), 'short');
+    expect(emoji.startsWith('🙂'.repeat(FIELD_LIMITS.short))).toBe(true);
+    expect(emoji).toContain('[cut 2 more characters]');
+    expect(emoji).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
+  it('property: no forbidden character survives, and the result is bounded', () => {
+    fc.assert(
+      fc.property(
+        hostileString,
+        fc.constantFrom(...(Object.keys(FIELD_LIMITS) as (keyof typeof FIELD_LIMITS)[])),
+        (value, kind) => {
+          const clean = cleanText(value, kind);
+          expect(clean).not.toMatch(FORBIDDEN);
+          // Worst case: every kept code point escaped as \u{XXXXX} plus the cut marker.
+          expect(clean.length).toBeLessThanOrEqual(FIELD_LIMITS[kind] * 10 + 40);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('property: idempotent on its own output for values within the limit', () => {
+    fc.assert(
+      fc.property(hostileString, (value) => {
+        const once = cleanText(value, 'commandLine');
+        expect(cleanText(once, 'commandLine').length).toBeGreaterThanOrEqual(0);
+        expect(cleanText(once, 'commandLine')).not.toMatch(FORBIDDEN);
+      }),
+    );
+  });
+});
+
+describe('sink escapers', () => {
+  it('Slack: escapes & < > so mentions and links are inert', () => {
+    const clean = cleanText('<!channel> <@U012> <https://evil|click> a&b');
+    expect(forSlack(clean)).toBe(
+      '&lt;!channel&gt; &lt;@U012&gt; &lt;https://evil|click&gt; a&amp;b',
+    );
+  });
+
+  it('Slack code span: no backtick can close it, and long values are cut', () => {
+    const code = slackCode(cleanText('a`b`*bold*'));
+    expect(code).toBe('`aˋbˋ*bold*`');
+    expect(slackCode(cleanText('x'.repeat(5000), 'commandLine'), 100)).toHaveLength(103);
+  });
+
+  it('property: Slack output has no raw < > and every & starts an entity', () => {
+    fc.assert(
+      fc.property(hostileString, (value) => {
+        const slack = slackCode(cleanText(value, 'commandLine'));
+        expect(slack).not.toMatch(/[<>]/);
+        expect(slack).not.toMatch(/&(?!amp;|lt;|gt;)/);
+        expect(slack.slice(1, -1)).not.toContain('`');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('HTML: markup characters and non-ASCII are encoded', () => {
+    expect(forHtml(cleanText('<script>alert("x")</script> é'))).toBe(
+      '&#x3C;script&#x3E;alert(&#x22;x&#x22;)&#x3C;/script&#x3E; &#xE9;',
+    );
+  });
+
+  it('property: HTML output has no raw markup characters', () => {
+    fc.assert(
+      fc.property(hostileString, (value) => {
+        expect(forHtml(cleanText(value, 'path'))).not.toMatch(/[<>"'`]|&(?!#x[0-9A-F]+;)/);
+      }),
+    );
+  });
+
+  it('subject: ASCII, one line, at most 100 characters', () => {
+    expect(forSubject('a\nb\u202Ec é')).toBe('a b?c ?');
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (value) => {
+        const subject = forSubject(value);
+        expect(subject.length).toBeLessThanOrEqual(100);
+        expect(subject).toMatch(/^[\x20-\x7E]*$/);
+      }),
+    );
+  });
+
+  it('escapers accept only CleanText at compile time', () => {
+    // @ts-expect-error raw strings must go through cleanText first
+    forSlack('raw');
+    expect(forSlack('ok' as CleanText)).toBe('ok');
+  });
+});
