@@ -8,11 +8,25 @@ import { EVENTS_DIR, jsonFiles } from '../helpers.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 function replay(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-const KEYS = ['actions', 'alert', 'decision', 'file', 'findingId', 'findingType', 'reason', 'severity', 'surface', 'target'];
+const KEYS = [
+  'actions',
+  'alert',
+  'decision',
+  'file',
+  'findingId',
+  'findingType',
+  'reason',
+  'severity',
+  'surface',
+  'target',
+];
 
 describe('npm run replay', () => {
   it('--json: exactly one JSON object per file per line, with the documented keys', () => {
@@ -24,8 +38,14 @@ describe('npm run replay', () => {
     for (const line of lines) {
       const record = JSON.parse(line) as Record<string, unknown>;
       expect(Object.keys(record).sort()).toEqual(KEYS);
-      if (record.decision === 'ignore' || record.decision === 'reject') expect(record.alert).toBeNull();
-      else expect(record.alert).toMatchObject({ subject: expect.any(String), text: expect.any(String), slack: { version: '1.0' } });
+      if (record.decision === 'ignore' || record.decision === 'reject')
+        expect(record.alert).toBeNull();
+      else
+        expect(record.alert).toMatchObject({
+          subject: expect.any(String),
+          text: expect.any(String),
+          slack: { version: '1.0' },
+        });
     }
   });
 
@@ -33,14 +53,21 @@ describe('npm run replay', () => {
     const { status, stdout } = replay('events/eks-reverse-shell.json');
     expect(status).toBe(0);
     expect(stdout).toContain('Decision:   CONTAIN');
-    expect(stdout).toContain('Planned:    eks:label-pod, eks:isolate-pod-network (dry run: nothing executed)');
+    expect(stdout).toContain(
+      'Planned:    eks:label-pod, eks:isolate-pod-network (dry run: nothing executed)',
+    );
     expect(stdout).toContain('--- alert text (email)');
   });
 
   it('a file that cannot be read or is not JSON: one line on stderr, the others still processed, exit 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
     writeFileSync(join(dir, 'broken.json'), '{"detail": ');
-    const { status, stdout, stderr } = replay('--json', join(dir, 'broken.json'), join(dir, 'missing.json'), 'events/eks-reverse-shell.json');
+    const { status, stdout, stderr } = replay(
+      '--json',
+      join(dir, 'broken.json'),
+      join(dir, 'missing.json'),
+      'events/eks-reverse-shell.json',
+    );
     expect(status).toBe(1);
     expect(stdout.trimEnd().split('\n')).toHaveLength(1);
     const errors = stderr.trimEnd().split('\n');
@@ -52,15 +79,26 @@ describe('npm run replay', () => {
   it('ignore and reject are normal outcomes (exit 0)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
     writeFileSync(join(dir, 'array.json'), '[]');
-    const { status, stdout } = replay('--json', join(dir, 'array.json'), 'events/archived-ec2-reverse-shell.json');
+    const { status, stdout } = replay(
+      '--json',
+      join(dir, 'array.json'),
+      'events/archived-ec2-reverse-shell.json',
+    );
     expect(status).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { decision: string }).decision)).toEqual(['reject', 'ignore']);
+    expect(
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { decision: string }).decision),
+    ).toEqual(['reject', 'ignore']);
   });
 
   it('--policy: uses the file, and an invalid one stops with the bad key named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
     const notifyOnly = join(dir, 'notify.json');
-    const policy = JSON.parse(readFileSync(join(ROOT, 'shared', 'default-policy.json'), 'utf8')) as Record<string, any>;
+    const policy = JSON.parse(
+      readFileSync(join(ROOT, 'shared', 'default-policy.json'), 'utf8'),
+    ) as Record<string, any>;
     policy.surfaces['eks-pod'].mode = 'notify';
     writeFileSync(notifyOnly, JSON.stringify(policy));
     const used = replay('--json', '--policy', notifyOnly, 'events/eks-reverse-shell.json');

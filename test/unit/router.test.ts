@@ -196,13 +196,11 @@ describe('router: containment failed -> CONTAINMENT FAILED alert, then the invoc
   });
 
   it('the function raised an error', async () => {
-    lambdaMock
-      .on(InvokeCommand)
-      .resolves({
-        StatusCode: 200,
-        FunctionError: 'Unhandled',
-        Payload: payload({ errorType: 'Error', errorMessage: 'boom' }),
-      });
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: payload({ errorType: 'Error', errorMessage: 'boom' }),
+    });
     await expectFailure(
       loadEvent('ecs-fargate-crypto-miner.json'),
       /gdrr-stop-task raised Unhandled error: .*boom/,
@@ -237,12 +235,10 @@ describe('router: containment failed -> CONTAINMENT FAILED alert, then the invoc
   });
 
   it('the answer is for another finding', async () => {
-    lambdaMock
-      .on(InvokeCommand)
-      .resolves({
-        StatusCode: 200,
-        Payload: payload({ findingId: 'ffff', outcomes: [], notes: [] }),
-      });
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: payload({ findingId: 'ffff', outcomes: [], notes: [] }),
+    });
     await expectFailure(loadEvent('eks-reverse-shell.json'), /answered for finding ffff/);
   });
 
