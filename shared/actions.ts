@@ -55,6 +55,14 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     iamActions: ['eks:DescribeCluster'],
     rbac: [{ apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] }],
   }),
+  'eks:detach-from-controller': spec({
+    id: 'eks:detach-from-controller',
+    surface: 'eks-pod',
+    description:
+      "relabel the pod out of its controller's selector, so a clean replica replaces it while the suspect pod stays for forensics",
+    iamActions: ['eks:DescribeCluster'],
+    rbac: [{ apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'patch'] }],
+  }),
   'ecs:capture-task': spec({
     id: 'ecs:capture-task',
     surface: 'ecs-task',
@@ -67,6 +75,20 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     surface: 'ecs-task',
     description: 'stop the task with the finding id as the reason, and tag it',
     iamActions: ['ecs:StopTask', 'ecs:TagResource'],
+    rbac: [],
+  }),
+  'ecs:stop-sibling-tasks': spec({
+    id: 'ecs:stop-sibling-tasks',
+    surface: 'ecs-task',
+    description: 'stop the other running tasks of the cluster that run the same image digest',
+    iamActions: ['ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:StopTask'],
+    rbac: [],
+  }),
+  'ecs:scale-service-to-zero': spec({
+    id: 'ecs:scale-service-to-zero',
+    surface: 'ecs-task',
+    description: "set the task's service desired count to zero, so no replacement starts",
+    iamActions: ['ecs:DescribeServices', 'ecs:UpdateService'],
     rbac: [],
   }),
   'ec2:quarantine-instance': spec({
@@ -85,6 +107,40 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
       'ec2:ModifyNetworkInterfaceAttribute',
       'ec2:ModifyInstanceAttribute',
       'ec2:CreateTags',
+    ],
+    rbac: [],
+  }),
+  'ec2:snapshot-volumes': spec({
+    id: 'ec2:snapshot-volumes',
+    surface: 'ec2-instance',
+    description: 'snapshot every attached EBS volume, tagged with the finding id',
+    iamActions: ['ec2:DescribeInstances', 'ec2:CreateSnapshot', 'ec2:CreateTags'],
+    rbac: [],
+  }),
+  'ec2:detach-from-autoscaling': spec({
+    id: 'ec2:detach-from-autoscaling',
+    surface: 'ec2-instance',
+    description:
+      'detach the instance from its Auto Scaling group without lowering the desired capacity',
+    iamActions: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DetachInstances'],
+    rbac: [],
+  }),
+  'ec2:protect-from-scale-in': spec({
+    id: 'ec2:protect-from-scale-in',
+    surface: 'ec2-instance',
+    description:
+      'protect the instance from scale-in, so its Auto Scaling group does not terminate it',
+    iamActions: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:SetInstanceProtection'],
+    rbac: [],
+  }),
+  'ec2:deregister-from-target-groups': spec({
+    id: 'ec2:deregister-from-target-groups',
+    surface: 'ec2-instance',
+    description: 'deregister the instance from every load balancer target group',
+    iamActions: [
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetHealth',
+      'elasticloadbalancing:DeregisterTargets',
     ],
     rbac: [],
   }),

@@ -26,9 +26,16 @@ export const ACTION_IDS = [
   'eks:label-pod',
   'eks:isolate-pod-network',
   'eks:cordon-node',
+  'eks:detach-from-controller',
   'ecs:capture-task',
   'ecs:stop-task',
+  'ecs:stop-sibling-tasks',
+  'ecs:scale-service-to-zero',
   'ec2:quarantine-instance',
+  'ec2:snapshot-volumes',
+  'ec2:detach-from-autoscaling',
+  'ec2:protect-from-scale-in',
+  'ec2:deregister-from-target-groups',
 ] as const;
 /** Identifier of one containment action in the registry (`shared/actions.ts`). */
 export type ActionId = (typeof ACTION_IDS)[number];
@@ -95,7 +102,18 @@ export const ContainmentRequestSchema = z
     hostCompromise: z.boolean(),
     dryRun: z.boolean(),
     /** Exemption tag key (EC2/ECS) or label/annotation key (EKS) the function re-checks live. */
-    exemptionKey: z.string().min(1).max(128),
+    exemptionKey: z.string().min(1).max(317),
+    /** EKS settings from the policy; present for eks-pod requests. */
+    eks: z
+      .strictObject({
+        /** Let the isolated pod still resolve names through cluster DNS. */
+        allowDnsEgress: z.boolean(),
+        /** Never have more nodes cordoned by the responder in one cluster than this. */
+        maxCordonedNodes: z.number().int().min(0).max(1000),
+        /** Namespaces the function must never touch (re-checked after finding the pod). */
+        protectedNamespaces: z.array(z.string().regex(K8S_NAMESPACE)).max(100),
+      })
+      .optional(),
   })
   .strict();
 /** What the router asks a containment function to do. Never carries attacker text. */

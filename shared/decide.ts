@@ -116,21 +116,36 @@ export function decide(finding: Finding, classification: Classification, policy:
   };
 }
 
-/** The actions to run for a contained finding, in the order they run. */
+/**
+ * The actions to run for a contained finding, in the order they run: containment first,
+ * then what the policy adds (evidence, capacity, load balancers).
+ */
 export function plan(surface: Surface, hostSignals: readonly string[], policy: Policy): ActionId[] {
+  const when = <T extends ActionId>(condition: boolean, action: T): T[] =>
+    condition ? [action] : [];
   switch (surface) {
-    case 'eks-pod': {
-      const cordon = hostSignals.length > 0 && policy.eks.cordonNodeOnHostCompromise;
+    case 'eks-pod':
       return [
         'eks:label-pod',
         'eks:isolate-pod-network',
-        ...(cordon ? (['eks:cordon-node'] as const) : []),
+        ...when(hostSignals.length > 0 && policy.eks.cordonNodeOnHostCompromise, 'eks:cordon-node'),
+        ...when(policy.eks.detachFromController, 'eks:detach-from-controller'),
       ];
-    }
     case 'ecs-task':
-      return ['ecs:capture-task', 'ecs:stop-task'];
+      return [
+        'ecs:capture-task',
+        'ecs:stop-task',
+        ...when(policy.ecs.stopSiblingTasks, 'ecs:stop-sibling-tasks'),
+        ...when(policy.ecs.scaleServiceToZero, 'ecs:scale-service-to-zero'),
+      ];
     case 'ec2-instance':
-      return ['ec2:quarantine-instance'];
+      return [
+        'ec2:quarantine-instance',
+        ...when(policy.ec2.snapshotVolumes, 'ec2:snapshot-volumes'),
+        ...when(policy.ec2.autoScaling === 'detach', 'ec2:detach-from-autoscaling'),
+        ...when(policy.ec2.autoScaling === 'protect-from-scale-in', 'ec2:protect-from-scale-in'),
+        ...when(policy.ec2.deregisterFromTargetGroups, 'ec2:deregister-from-target-groups'),
+      ];
   }
 }
 
@@ -192,6 +207,14 @@ export function containmentRequest(
     hostCompromise: actions.includes('eks:cordon-node'),
     dryRun: policy.dryRun,
     exemptionKey: policy.exemptionKey,
+    eks:
+      target.surface === 'eks-pod'
+        ? {
+            allowDnsEgress: policy.eks.allowDnsEgress,
+            maxCordonedNodes: policy.eks.maxCordonedNodesPerCluster,
+            protectedNamespaces: policy.protectedNamespaces,
+          }
+        : undefined,
   };
 }
 

@@ -45,6 +45,26 @@ export const PolicySchema = z.strictObject({
   eks: z.strictObject({
     /** Cordon the node when the finding signals the host may be compromised. */
     cordonNodeOnHostCompromise: z.boolean(),
+    /** Blast-radius cap: at most this many nodes cordoned by the responder per cluster. */
+    maxCordonedNodesPerCluster: z.number().int().min(0).max(1000),
+    /** Let an isolated pod still reach cluster DNS (kube-dns, port 53). */
+    allowDnsEgress: z.boolean(),
+    /** Relabel the pod out of its controller's selector, so a clean replica replaces it. */
+    detachFromController: z.boolean(),
+  }),
+  ecs: z.strictObject({
+    /** Also stop other running tasks of the cluster that run the same image digest. */
+    stopSiblingTasks: z.boolean(),
+    /** Set the task's service desired count to zero, so no replacement starts. */
+    scaleServiceToZero: z.boolean(),
+  }),
+  ec2: z.strictObject({
+    /** Snapshot attached EBS volumes after quarantine (tagged with the finding id). */
+    snapshotVolumes: z.boolean(),
+    /** Auto Scaling group: leave it, detach the instance (capacity kept), or protect it from scale-in. */
+    autoScaling: z.enum(['leave', 'detach', 'protect-from-scale-in']),
+    /** Deregister the instance from every load balancer target group. */
+    deregisterFromTargetGroups: z.boolean(),
   }),
   /**
    * A standalone container on an EC2 instance (resource type `Container`) has no API of

@@ -346,6 +346,45 @@ describe('host-compromise signals', () => {
     ]);
   });
 
+  it('adds the optional actions the policy enables, after containment', () => {
+    const all = policyWith((p) => {
+      p.eks.detachFromController = true;
+      p.ecs.stopSiblingTasks = true;
+      p.ecs.scaleServiceToZero = true;
+      p.ec2.snapshotVolumes = true;
+      p.ec2.autoScaling = 'detach';
+      p.ec2.deregisterFromTargetGroups = true;
+    });
+    expect(plan('eks-pod', [], all)).toEqual([...EKS, 'eks:detach-from-controller']);
+    expect(plan('ecs-task', [], all)).toEqual([
+      ...ECS,
+      'ecs:stop-sibling-tasks',
+      'ecs:scale-service-to-zero',
+    ]);
+    expect(plan('ec2-instance', [], all)).toEqual([
+      ...EC2,
+      'ec2:snapshot-volumes',
+      'ec2:detach-from-autoscaling',
+      'ec2:deregister-from-target-groups',
+    ]);
+    const protect = policyWith((p) => (p.ec2.autoScaling = 'protect-from-scale-in'));
+    expect(plan('ec2-instance', [], protect)).toEqual([...EC2, 'ec2:protect-from-scale-in']);
+  });
+
+  it('passes EKS settings only in EKS requests', () => {
+    const eks = containmentRequest(evaluate(loadEvent('eks-reverse-shell.json'), policy), policy);
+    expect(eks?.eks).toEqual({
+      allowDnsEgress: false,
+      maxCordonedNodes: 3,
+      protectedNamespaces: policy.protectedNamespaces,
+    });
+    const ec2 = containmentRequest(
+      evaluate(loadEvent('ec2-suspicious-command.json'), policy),
+      policy,
+    );
+    expect(ec2?.eks).toBeUndefined();
+  });
+
   it('plans per surface', () => {
     expect(plan('ecs-task', ['x'], policy)).toEqual(ECS);
     expect(plan('ec2-instance', [], policy)).toEqual(EC2);

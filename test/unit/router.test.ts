@@ -125,6 +125,7 @@ describe('router: contained', () => {
       'accountId',
       'actions',
       'dryRun',
+      'eks',
       'exemptionKey',
       'findingId',
       'findingType',

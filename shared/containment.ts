@@ -1,0 +1,232 @@
+/**
+ * What every containment function shares: validating the router's request, turning any
+ * error (AWS SDK, Kubernetes client, network) into a `failed` outcome that says whether a
+ * retry may help and which permission is missing, and building outcomes. SDK-free, so the
+ * rules are the same for EC2, ECS and Kubernetes.
+ */
+import { ACTIONS } from './actions.js';
+import {
+  ContainmentRequestSchema,
+  type ActionId,
+  type ActionOutcome,
+  type ContainmentRequest,
+  type OutcomeStatus,
+  type Surface,
+  type Target,
+} from './contracts.js';
+import { describeIssues } from './finding-schema.js';
+import { cleanText } from './sanitize.js';
+
+/** A request for one surface, with the target narrowed to that surface. */
+export type RequestFor<S extends Surface> = ContainmentRequest & {
+  target: Extract<Target, { surface: S }>;
+};
+
+/** The request is not one this function can act on. Never retried. */
+export class BadRequestError extends Error {
+  override readonly name = 'BadRequestError';
+}
+
+/** Validate the router's request for `surface`: schema, target surface, and every action's surface. */
+export function parseContainmentRequest<S extends Surface>(
+  event: unknown,
+  surface: S,
+): RequestFor<S> {
+  const parsed = ContainmentRequestSchema.safeParse(event);
+  if (!parsed.success)
+    throw new BadRequestError(
+      `invalid containment request: ${describeIssues(parsed.error, 'request')}`,
+    );
+  const request = parsed.data;
+  if (request.target.surface !== surface) {
+    throw new BadRequestError(
+      `this function contains ${surface} targets, not ${request.target.surface}`,
+    );
+  }
+  const foreign = request.actions.filter((action) => ACTIONS[action].surface !== surface);
+  if (foreign.length > 0)
+    throw new BadRequestError(`actions not for ${surface}: ${foreign.join(', ')}`);
+  return request as RequestFor<S>;
+}
+
+/** What an error means for the outcome. */
+export interface ErrorFacts {
+  retryable: boolean;
+  /** One sanitized line: error name and message, and the missing permission when known. */
+  summary: string;
+  /** e.g. `ec2:ModifyNetworkInterfaceAttribute` or `patch pods`, when access was denied. */
+  missingPermission?: string;
+  /** HTTP status from the service, when there was one. */
+  status?: number;
+}
+
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+const TRANSIENT = new Set([
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'InternalFailure',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'ServerException',
+  'Unavailable',
+]);
+const ACCESS_DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'UnauthorizedException',
+  'AuthFailure',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
+
+interface ErrorShape {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  body?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}
+
+function httpStatus(error: ErrorShape): number | undefined {
+  const fromSdk = error.$metadata?.httpStatusCode;
+  if (typeof fromSdk === 'number') return fromSdk;
+  // @kubernetes/client-node's ApiException carries the HTTP status as `code`.
+  return typeof error.code === 'number' ? error.code : undefined;
+}
+
+/** The IAM action an AWS access-denied message names ("… not authorized to perform: ec2:X …"). */
+function permissionInMessage(message: string): string | undefined {
+  return /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)/.exec(message)?.[1];
+}
+
+/** The verb and resource a Kubernetes 403 names (`cannot patch resource "pods"`). */
+function kubernetesVerb(body: string): string | undefined {
+  const match = /cannot (\w+) resource \\?"([\w.]+)\\?"/.exec(body);
+  return match ? `${match[1]} ${match[2]}` : undefined;
+}
+
+/**
+ * Classify an error. `permission` is the IAM action or RBAC verb the failed step needed,
+ * used to name it when the service's message does not.
+ */
+export function describeError(error: unknown, permission?: string): ErrorFacts {
+  const shape: ErrorShape =
+    typeof error === 'object' && error !== null
+      ? (error as ErrorShape)
+      : { message: String(error) };
+  const name = typeof shape.name === 'string' ? shape.name : 'Error';
+  const message = typeof shape.message === 'string' ? shape.message : '';
+  const body = typeof shape.body === 'string' ? shape.body : '';
+  const status = httpStatus(shape);
+  const code = typeof shape.code === 'string' ? shape.code : undefined;
+
+  const denied = ACCESS_DENIED.has(name) || status === 403 || status === 401;
+  const missingPermission = denied
+    ? (permissionInMessage(message) ??
+      kubernetesVerb(body) ??
+      kubernetesVerb(message) ??
+      permission)
+    : undefined;
+  const retryable =
+    !denied &&
+    (THROTTLING.has(name) ||
+      TRANSIENT.has(name) ||
+      (code !== undefined && NETWORK_CODES.has(code)) ||
+      shape.$fault === 'server' ||
+      status === 429 ||
+      (status !== undefined && status >= 500));
+  const text = [name, message || body.slice(0, 300)].filter(Boolean).join(': ');
+  const suffix = missingPermission ? ` (missing permission: ${missingPermission})` : '';
+  return {
+    retryable,
+    summary: cleanText(`${text}${suffix}`, 'description'),
+    missingPermission,
+    status,
+  };
+}
+
+/** An outcome for one action. */
+export function outcome(
+  action: ActionId,
+  status: Exclude<OutcomeStatus, 'failed'>,
+  detail: string,
+  evidence?: Record<string, unknown>,
+): ActionOutcome {
+  return {
+    action,
+    status,
+    detail: cleanText(detail, 'description'),
+    ...(evidence ? { evidence } : {}),
+  };
+}
+
+/** A failed outcome from an error, naming the step that failed. */
+export function failedOutcome(
+  action: ActionId,
+  step: string,
+  error: unknown,
+  permission?: string,
+  evidence?: Record<string, unknown>,
+): ActionOutcome {
+  const facts = describeError(error, permission);
+  return {
+    action,
+    status: 'failed',
+    detail: cleanText(`${step}: ${facts.summary}`, 'description'),
+    retryable: facts.retryable,
+    ...(evidence ? { evidence } : {}),
+  };
+}
+
+/** A failed outcome for a reason that is not an exception (e.g. a resource that does not exist). */
+export function failedBecause(action: ActionId, detail: string, retryable: boolean): ActionOutcome {
+  return { action, status: 'failed', detail: cleanText(detail, 'description'), retryable };
+}
+
+/** Outcomes for the actions of a request that were not run because an earlier step decided. */
+export function sameForAll(
+  request: ContainmentRequest,
+  status: Exclude<OutcomeStatus, 'failed'>,
+  detail: string,
+): ActionOutcome[] {
+  return request.actions.map((action) => outcome(action, status, detail));
+}
+
+/** Bound evidence so it travels in a Lambda response and an alert (about `maxBytes` of JSON). */
+export function boundedEvidence(
+  value: Record<string, unknown>,
+  maxBytes = 16_000,
+): Record<string, unknown> {
+  const json = JSON.stringify(value);
+  if (Buffer.byteLength(json) <= maxBytes) return value;
+  return {
+    truncated: true,
+    bytes: Buffer.byteLength(json),
+    preview: json.slice(0, maxBytes - 200),
+  };
+}
