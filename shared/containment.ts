@@ -136,9 +136,7 @@ function kubernetesVerb(body: string): string | undefined {
  */
 export function describeError(error: unknown, permission?: string): ErrorFacts {
   const shape: ErrorShape =
-    typeof error === 'object' && error !== null
-      ? (error as ErrorShape)
-      : { message: String(error) };
+    typeof error === 'object' && error !== null ? error : { message: String(error) };
   const name = typeof shape.name === 'string' ? shape.name : 'Error';
   const message = typeof shape.message === 'string' ? shape.message : '';
   const body = typeof shape.body === 'string' ? shape.body : '';
