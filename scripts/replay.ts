@@ -6,10 +6,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
-import { formatReport, replayEvent } from '../shared/replay.js';
+import { formatReport, replayEvent, withResponse } from '../shared/replay.js';
+import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
 
-const USAGE = 'usage: npm run replay -- [--json] [--policy FILE] <file-or-directory>...';
+const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
+  --live  contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for EKS
+          the kubeconfig's current context), then print each step's outcome and the alert`;
 
 /** Files to replay: each file as given, every *.json of a directory (sorted). */
 function expand(paths: string[]): { files: string[]; errors: string[] } {
@@ -55,7 +58,7 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -64,6 +67,8 @@ function main(argv: string[]): number {
       options: {
         json: { type: 'boolean', default: false },
         policy: { type: 'string' },
+        live: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -100,7 +105,16 @@ function main(argv: string[]): number {
       failed = true;
       continue;
     }
-    const { record, evaluation } = replayEvent(file, read.value, policy);
+    let { record, evaluation } = replayEvent(file, read.value, policy);
+    const request = values.live ? containmentRequest(evaluation, policy) : null;
+    if (request !== null) {
+      const { containLive } = await import('./live.js');
+      const response = await containLive(request, {
+        kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
+      });
+      ({ record, evaluation } = withResponse(record, evaluation, response));
+      if (record.alert?.subject.includes('CONTAINMENT FAILED')) failed = true;
+    }
     process.stdout.write(
       values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
     );
@@ -108,4 +122,4 @@ function main(argv: string[]): number {
   return failed ? 1 : 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -67,14 +67,19 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     id: 'ecs:capture-task',
     surface: 'ecs-task',
     description: 'capture the task description and task definition as evidence',
-    iamActions: ['ecs:DescribeTasks', 'ecs:DescribeTaskDefinition', 'ecs:ListTasks'],
+    iamActions: [
+      'ecs:DescribeTasks',
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListTasks',
+      'ecs:DescribeServices',
+    ],
     rbac: [],
   }),
   'ecs:stop-task': spec({
     id: 'ecs:stop-task',
     surface: 'ecs-task',
     description: 'stop the task with the finding id as the reason, and tag it',
-    iamActions: ['ecs:StopTask', 'ecs:TagResource'],
+    iamActions: ['ecs:DescribeTasks', 'ecs:StopTask', 'ecs:TagResource'],
     rbac: [],
   }),
   'ecs:stop-sibling-tasks': spec({
@@ -88,7 +93,7 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     id: 'ecs:scale-service-to-zero',
     surface: 'ecs-task',
     description: "set the task's service desired count to zero, so no replacement starts",
-    iamActions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+    iamActions: ['ecs:DescribeTasks', 'ecs:DescribeServices', 'ecs:UpdateService'],
     rbac: [],
   }),
   'ec2:quarantine-instance': spec({
@@ -99,10 +104,12 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     iamActions: [
       'ec2:DescribeInstances',
       'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeInstanceAttribute',
       'ec2:DescribeSecurityGroups',
       'ec2:CreateSecurityGroup',
       'ec2:AuthorizeSecurityGroupIngress',
       'ec2:AuthorizeSecurityGroupEgress',
+      'ec2:RevokeSecurityGroupIngress',
       'ec2:RevokeSecurityGroupEgress',
       'ec2:ModifyNetworkInterfaceAttribute',
       'ec2:ModifyInstanceAttribute',
@@ -114,7 +121,12 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     id: 'ec2:snapshot-volumes',
     surface: 'ec2-instance',
     description: 'snapshot every attached EBS volume, tagged with the finding id',
-    iamActions: ['ec2:DescribeInstances', 'ec2:CreateSnapshot', 'ec2:CreateTags'],
+    iamActions: [
+      'ec2:DescribeInstances',
+      'ec2:DescribeSnapshots',
+      'ec2:CreateSnapshot',
+      'ec2:CreateTags',
+    ],
     rbac: [],
   }),
   'ec2:detach-from-autoscaling': spec({
@@ -145,6 +157,20 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     rbac: [],
   }),
 };
+
+/**
+ * What releasing an EC2 quarantine needs (`npm run release -- ec2 …` or the release entry
+ * point): read the record, put the groups and settings back, swap the tags.
+ */
+export const EC2_RELEASE_IAM_ACTIONS: readonly string[] = [
+  'ec2:DescribeInstances',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeInstanceAttribute',
+  'ec2:ModifyNetworkInterfaceAttribute',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+];
 
 /** The actions a containment function runs, in registry order. */
 export function actionsOf(surface: Surface): ActionSpec[] {

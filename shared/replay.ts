@@ -2,7 +2,8 @@
  * Replay: the router's parse → decide → plan → render path as a dry run, for a local
  * file. No AWS or Kubernetes call is made; planned actions are reported as `dry-run`.
  */
-import { dryRunResponse, renderAlert, type Alert } from './alert.js';
+import { dryRunResponse, renderAlert, type Alert, type Response } from './alert.js';
+import type { ActionOutcome } from './contracts.js';
 import type { ActionId, Surface, Target } from './contracts.js';
 import { evaluate, type Decision, type Evaluation } from './decide.js';
 import type { Policy } from './policy.js';
@@ -19,6 +20,8 @@ export interface ReplayRecord {
   target: Target | null;
   actions: ActionId[];
   alert: Alert | null;
+  /** Only with --live: what each action really did. */
+  outcomes?: ActionOutcome[];
 }
 
 /** Evaluate one parsed event exactly as the router would, without acting. */
@@ -46,6 +49,22 @@ export function replayEvent(
   };
 }
 
+/** The record after a live containment: real outcomes, and the alert rendered from them. */
+export function withResponse(
+  record: ReplayRecord,
+  evaluation: Evaluation,
+  response: Response,
+): { record: ReplayRecord; evaluation: Evaluation } {
+  return {
+    evaluation,
+    record: {
+      ...record,
+      outcomes: [...response.outcomes],
+      alert: renderAlert(evaluation, response),
+    },
+  };
+}
+
 /** The human-readable report for one replayed file. */
 export function formatReport(record: ReplayRecord, evaluation: Evaluation): string {
   const lines = [`=== ${record.file}`];
@@ -59,9 +78,15 @@ export function formatReport(record: ReplayRecord, evaluation: Evaluation): stri
   if (record.target) lines.push(`Target:     ${JSON.stringify(record.target)}`);
   if (evaluation.hostSignals.length > 0)
     lines.push(`Host risk:  ${evaluation.hostSignals.join('; ')}`);
-  lines.push(
-    `Planned:    ${record.actions.length > 0 ? record.actions.join(', ') + ' (dry run: nothing executed)' : 'no action'}`,
-  );
+  if (record.outcomes) {
+    lines.push('Executed:');
+    for (const outcome of record.outcomes) {
+      lines.push(`  [${outcome.status}] ${outcome.action}: ${outcome.detail}`);
+    }
+  } else {
+    const planned = record.actions.join(', ');
+    lines.push(`Planned:    ${planned ? `${planned} (dry run: nothing executed)` : 'no action'}`);
+  }
   if (record.alert) {
     lines.push(
       '',

@@ -1,0 +1,172 @@
+/**
+ * The two security groups the quarantine moves interfaces through, one pair per VPC, found
+ * by tag and created once. Their rules are converged on every use, so a group created by a
+ * concurrent invocation (or edited by hand) is never used half-configured.
+ */
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+  type EC2Client,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { RESPONDER, TAG } from './record.js';
+
+export type GroupRole = 'untrack' | 'quarantine';
+export interface QuarantineGroups {
+  untrack: string;
+  quarantine: string;
+}
+
+const GROUP_NAME: Record<GroupRole, string> = {
+  untrack: 'guardduty-responder-untrack',
+  quarantine: 'guardduty-responder-quarantine',
+};
+const DESCRIPTION: Record<GroupRole, string> = {
+  // Security group descriptions allow a limited character set: keep it plain ASCII.
+  untrack:
+    'GuardDuty responder: allow all so tracked connections become untracked before quarantine',
+  quarantine: 'GuardDuty responder: quarantine, no inbound or outbound rules',
+};
+
+/** Allow everything, IPv4 and IPv6: AWS only untracks flows through such rules. */
+const ALLOW_ALL: IpPermission = {
+  IpProtocol: '-1',
+  IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+  Ipv6Ranges: [{ CidrIpv6: '::/0' }],
+};
+
+const allowsAll = (rules: IpPermission[] | undefined): boolean =>
+  (rules ?? []).some(
+    (rule) => rule.IpProtocol === '-1' && rule.IpRanges?.some((r) => r.CidrIp === '0.0.0.0/0'),
+  ) &&
+  (rules ?? []).some(
+    (rule) => rule.IpProtocol === '-1' && rule.Ipv6Ranges?.some((r) => r.CidrIpv6 === '::/0'),
+  );
+
+const roleOf = (group: SecurityGroup): GroupRole | undefined => {
+  const role = group.Tags?.find((tag) => tag.Key === TAG.role)?.Value;
+  return role === 'untrack' || role === 'quarantine' ? role : undefined;
+};
+
+async function lookUp(
+  ec2: EC2Client,
+  vpcId: string,
+): Promise<Partial<Record<GroupRole, SecurityGroup>>> {
+  const found = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'group-name', Values: Object.values(GROUP_NAME) },
+      ],
+    }),
+  );
+  const byRole: Partial<Record<GroupRole, SecurityGroup>> = {};
+  for (const group of found.SecurityGroups ?? []) {
+    const role =
+      roleOf(group) ??
+      (Object.keys(GROUP_NAME) as GroupRole[]).find((r) => GROUP_NAME[r] === group.GroupName);
+    if (role && !byRole[role]) byRole[role] = group;
+  }
+  return byRole;
+}
+
+const ignoring = (names: string[]) => (error: unknown) => {
+  if (!names.includes((error as { name?: string }).name ?? '')) throw error;
+};
+
+/** Bring a group's rules to what its role needs; no call when they already are. */
+async function converge(ec2: EC2Client, role: GroupRole, group: SecurityGroup): Promise<void> {
+  const GroupId = group.GroupId;
+  if (role === 'untrack') {
+    await Promise.all([
+      allowsAll(group.IpPermissions)
+        ? undefined
+        : ec2
+            .send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: [ALLOW_ALL] }))
+            .catch(ignoring(['InvalidPermission.Duplicate'])),
+      allowsAll(group.IpPermissionsEgress)
+        ? undefined
+        : ec2
+            .send(new AuthorizeSecurityGroupEgressCommand({ GroupId, IpPermissions: [ALLOW_ALL] }))
+            .catch(ignoring(['InvalidPermission.Duplicate'])),
+    ]);
+    return;
+  }
+  const inbound = group.IpPermissions ?? [];
+  const outbound = group.IpPermissionsEgress ?? [];
+  await Promise.all([
+    inbound.length === 0
+      ? undefined
+      : ec2
+          .send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: inbound }))
+          .catch(ignoring(['InvalidPermission.NotFound'])),
+    outbound.length === 0
+      ? undefined
+      : ec2
+          .send(new RevokeSecurityGroupEgressCommand({ GroupId, IpPermissions: outbound }))
+          .catch(ignoring(['InvalidPermission.NotFound'])),
+  ]);
+}
+
+async function create(ec2: EC2Client, vpcId: string, role: GroupRole): Promise<SecurityGroup> {
+  try {
+    const created = await ec2.send(
+      new CreateSecurityGroupCommand({
+        VpcId: vpcId,
+        GroupName: GROUP_NAME[role],
+        Description: DESCRIPTION[role],
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: [
+              { Key: TAG.role, Value: role },
+              { Key: TAG.quarantinedBy, Value: RESPONDER },
+            ],
+          },
+        ],
+      }),
+    );
+    // A new group has no inbound rule and AWS's default allow-all IPv4 outbound rule.
+    return {
+      GroupId: created.GroupId,
+      IpPermissions: [],
+      IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    };
+  } catch (error) {
+    // Another invocation created it first: use theirs (converge makes it right).
+    if ((error as { name?: string }).name !== 'InvalidGroup.Duplicate') throw error;
+    const group = (await lookUp(ec2, vpcId))[role];
+    if (!group) throw error;
+    return group;
+  }
+}
+
+/** Find or create both groups of a VPC, with their rules converged. */
+export async function ensureQuarantineGroups(
+  ec2: EC2Client,
+  vpcId: string,
+): Promise<QuarantineGroups> {
+  const found = await lookUp(ec2, vpcId);
+  const [untrack, quarantine] = await Promise.all(
+    (['untrack', 'quarantine'] as const).map(async (role) => {
+      const group = found[role] ?? (await create(ec2, vpcId, role));
+      await converge(ec2, role, group);
+      return group.GroupId ?? '';
+    }),
+  );
+  return { untrack: untrack!, quarantine: quarantine! };
+}
+
+/** Look up the groups of a VPC without creating anything (dry run, already-contained check). */
+export async function findQuarantineGroups(
+  ec2: EC2Client,
+  vpcId: string,
+): Promise<Partial<QuarantineGroups>> {
+  const found = await lookUp(ec2, vpcId);
+  return { untrack: found.untrack?.GroupId, quarantine: found.quarantine?.GroupId };
+}

@@ -1,0 +1,363 @@
+import { Readable } from 'node:stream';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  RevokeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  AuthorizeSecurityGroupEgressCommand,
+} from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { HttpResponse } from '@smithy/core/transport';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseContainmentRequest } from '../../shared/containment.js';
+import { containInstance } from '../../functions/quarantine-ec2/contain.js';
+import {
+  decodeOriginalGroups,
+  encodeOriginalGroups,
+} from '../../functions/quarantine-ec2/record.js';
+
+const INSTANCE = 'i-0123456789abcdef0';
+const request = (overrides: Record<string, unknown> = {}) =>
+  parseContainmentRequest(
+    {
+      version: 1,
+      findingId: 'a'.repeat(32),
+      findingType: 'Execution:Runtime/ReverseShell',
+      severity: 8,
+      accountId: '123456789012',
+      region: 'us-east-1',
+      target: { surface: 'ec2-instance', instanceId: INSTANCE },
+      actions: ['ec2:quarantine-instance'],
+      hostCompromise: false,
+      dryRun: false,
+      exemptionKey: 'guardduty-responder/exempt',
+      ...overrides,
+    },
+    'ec2-instance',
+  );
+
+const deps = (ec2: EC2Client) => ({
+  ec2,
+  autoScaling: new AutoScalingClient({ region: 'us-east-1' }),
+  elb: new ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
+  region: 'us-east-1',
+});
+
+const ec2Mock = mockClient(EC2Client);
+const eni = (
+  id: string,
+  deviceIndex: number,
+  groups: string[],
+  extra: Record<string, unknown> = {},
+) => ({
+  NetworkInterfaceId: id,
+  VpcId: 'vpc-1',
+  Attachment: { DeviceIndex: deviceIndex },
+  Groups: groups.map((GroupId) => ({ GroupId })),
+  TagSet: [],
+  ...extra,
+});
+
+function runningInstance(
+  interfaces = [eni('eni-a', 0, ['sg-0000000a']), eni('eni-b', 1, ['sg-0000000b'])],
+) {
+  ec2Mock.on(DescribeInstancesCommand).resolves({
+    Reservations: [
+      {
+        OwnerId: '123456789012',
+        Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [] }],
+      },
+    ],
+  });
+  ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: interfaces });
+  ec2Mock
+    .on(DescribeInstanceAttributeCommand)
+    .resolves({
+      DisableApiTermination: { Value: false },
+      InstanceInitiatedShutdownBehavior: { Value: 'terminate' },
+    });
+  ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+    SecurityGroups: [
+      {
+        GroupId: 'sg-0000000c',
+        GroupName: 'guardduty-responder-untrack',
+        IpPermissions: [
+          {
+            IpProtocol: '-1',
+            IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+            Ipv6Ranges: [{ CidrIpv6: '::/0' }],
+          },
+        ],
+        IpPermissionsEgress: [
+          {
+            IpProtocol: '-1',
+            IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+            Ipv6Ranges: [{ CidrIpv6: '::/0' }],
+          },
+        ],
+      },
+      {
+        GroupId: 'sg-0000000d',
+        GroupName: 'guardduty-responder-quarantine',
+        IpPermissions: [],
+        IpPermissionsEgress: [],
+      },
+    ],
+  });
+  ec2Mock.on(CreateTagsCommand).resolves({});
+  ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+  ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+}
+
+const accessDenied = (action: string) =>
+  Object.assign(
+    new Error(
+      `You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: ${action} on resource: x`,
+    ),
+    {
+      name: 'UnauthorizedOperation',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
+    },
+  );
+
+beforeEach(() => ec2Mock.reset());
+
+describe('quarantine-ec2 with mocked EC2', () => {
+  it('contains: every interface to untrack then quarantine, originals recorded', async () => {
+    runningInstance();
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]).toMatchObject({ status: 'contained' });
+    const groupsSet = ec2Mock
+      .commandCalls(ModifyNetworkInterfaceAttributeCommand)
+      .map((c) => [c.args[0].input.NetworkInterfaceId, c.args[0].input.Groups]);
+    expect(groupsSet).toEqual([
+      ['eni-a', ['sg-0000000c']],
+      ['eni-b', ['sg-0000000c']],
+      ['eni-a', ['sg-0000000d']],
+      ['eni-b', ['sg-0000000d']],
+    ]);
+    const records = ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input);
+    expect(records).toContainEqual({
+      Resources: ['eni-a'],
+      Tags: [{ Key: 'guardduty-responder:original-groups', Value: 'sg-0000000a' }],
+    });
+    expect(records.find((r) => r.Resources?.[0] === INSTANCE)?.Tags).toContainEqual({
+      Key: 'guardduty-responder:original-termination-protection',
+      Value: 'false',
+    });
+  });
+
+  it('does not overwrite an existing record (a re-run after a partial failure)', async () => {
+    runningInstance([
+      eni('eni-a', 0, ['sg-0000000c'], { TagSet: encodeOriginalGroups(['sg-0000000a']) }),
+      eni('eni-b', 1, ['sg-0000000b']),
+    ]);
+    await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    const taggedInterfaces = ec2Mock
+      .commandCalls(CreateTagsCommand)
+      .map((c) => c.args[0].input.Resources?.[0]);
+    expect(taggedInterfaces).not.toContain('eni-a');
+    expect(taggedInterfaces).toContain('eni-b');
+  });
+
+  it('partial failure: names the interface that failed; the others are still quarantined', async () => {
+    runningInstance();
+    ec2Mock
+      .on(ModifyNetworkInterfaceAttributeCommand, { NetworkInterfaceId: 'eni-b' })
+      .rejects(
+        Object.assign(new Error('boom'), {
+          name: 'InternalError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        }),
+      );
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    const outcome = result.outcomes[0]!;
+    expect(outcome).toMatchObject({ status: 'failed', retryable: true });
+    expect(outcome.detail).toMatch(
+      /quarantined 1 of 2 interfaces \(eni-a\); eni-b not quarantined \(retryable: InternalError: boom\)/,
+    );
+    expect(
+      ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand, {
+        NetworkInterfaceId: 'eni-a',
+        Groups: ['sg-0000000d'],
+      }),
+    ).toHaveLength(1);
+    expect(
+      ec2Mock
+        .commandCalls(CreateTagsCommand)
+        .flatMap((c) => c.args[0].input.Tags ?? [])
+        .map((t) => t.Key),
+    ).not.toContain('guardduty-responder:quarantined-by');
+    expect(result.notes.join(' ')).toMatch(/did not complete/);
+  });
+
+  it('AccessDenied: failed, not retryable, names the missing permission', async () => {
+    runningInstance();
+    ec2Mock
+      .on(ModifyNetworkInterfaceAttributeCommand)
+      .rejects(accessDenied('ec2:ModifyNetworkInterfaceAttribute'));
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', retryable: false });
+    expect(result.outcomes[0]!.detail).toContain(
+      'missing permission: ec2:ModifyNetworkInterfaceAttribute',
+    );
+  });
+
+  it('a requester-managed interface is reported, not silently skipped', async () => {
+    runningInstance([
+      eni('eni-a', 0, ['sg-0000000a']),
+      eni('eni-m', 1, ['sg-0000000b'], { RequesterManaged: true }),
+    ]);
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', retryable: false });
+    expect(result.outcomes[0]!.detail).toMatch(
+      /eni-m is managed by another service \(requester-managed\)/,
+    );
+    expect(
+      ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand, { NetworkInterfaceId: 'eni-m' }),
+    ).toHaveLength(0);
+  });
+
+  it('creates the groups when the VPC has none: untrack allows all, quarantine loses its default egress', async () => {
+    runningInstance();
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock
+      .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-untrack' })
+      .resolves({ GroupId: 'sg-0000000e' });
+    ec2Mock
+      .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-quarantine' })
+      .resolves({ GroupId: 'sg-0000000f' });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+    ec2Mock.on(AuthorizeSecurityGroupEgressCommand).resolves({});
+    ec2Mock.on(RevokeSecurityGroupEgressCommand).resolves({});
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]!.status).toBe('contained');
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand)[0]!.args[0].input.GroupId).toBe(
+      'sg-0000000f',
+    );
+    expect(
+      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input,
+    ).toMatchObject({ GroupId: 'sg-0000000e' });
+  });
+
+  it('exempt (tag value other than "false") is skipped; "false" is not exempt', async () => {
+    runningInstance();
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({
+        Reservations: [
+          {
+            OwnerId: '123456789012',
+            Instances: [
+              {
+                InstanceId: INSTANCE,
+                State: { Name: 'running' },
+                Tags: [{ Key: 'guardduty-responder/exempt', Value: 'yes' }],
+              },
+            ],
+          },
+        ],
+      });
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]).toMatchObject({ status: 'skipped' });
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)).toHaveLength(0);
+  });
+
+  it('refuses to act in another region than the finding', async () => {
+    runningInstance();
+    const result = await containInstance(
+      request({ region: 'eu-west-1' }),
+      deps(new EC2Client({ region: 'us-east-1' })),
+    );
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'skipped',
+      detail: expect.stringMatching(/finding is in eu-west-1; this function acts in us-east-1/),
+    });
+  });
+});
+
+describe('SDK retries before reporting failure (real retry middleware, fake transport)', () => {
+  function failingTransport(status: number, code: string) {
+    const seen = { attempts: 0 };
+    const requestHandler = {
+      handle: () => {
+        seen.attempts += 1;
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>try later</Message></Error></Errors><RequestID>r-1</RequestID></Response>`;
+        return Promise.resolve({
+          response: new HttpResponse({
+            statusCode: status,
+            headers: { 'content-type': 'text/xml' },
+            body: Readable.from([Buffer.from(body)]),
+          }),
+        });
+      },
+    };
+    const client = new EC2Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      requestHandler,
+      retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+    });
+    return { client, seen };
+  }
+
+  it.each([
+    ['throttling', 503, 'RequestLimitExceeded'],
+    ['5xx', 500, 'InternalError'],
+  ])('%s: retried by the SDK, then failed and retryable', async (_name, status, code) => {
+    ec2Mock.restore();
+    const { client, seen } = failingTransport(status, code);
+    const result = await containInstance(request(), deps(client));
+    // Four calls start at once (instance, interfaces, two attributes); each made 3 attempts.
+    expect(seen.attempts).toBeGreaterThanOrEqual(3);
+    expect(seen.attempts % 3).toBe(0);
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'failed',
+      retryable: true,
+      detail: expect.stringContaining(code),
+    });
+  });
+
+  it('AccessDenied is not retried', async () => {
+    ec2Mock.restore();
+    const { client, seen } = failingTransport(403, 'UnauthorizedOperation');
+    const result = await containInstance(request(), deps(client));
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'failed',
+      retryable: false,
+      detail: expect.stringContaining('missing permission: ec2:DescribeInstances'),
+    });
+    expect(seen.attempts).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('original-groups record', () => {
+  it('round-trips and splits long lists across tags within 256 characters', () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `sg-${i.toString(16).padStart(17, '0')}`);
+    const tags = encodeOriginalGroups(ids);
+    expect(tags.length).toBe(2);
+    for (const tag of tags) expect(tag.Value.length).toBeLessThanOrEqual(256);
+    expect(decodeOriginalGroups(tags)).toEqual(ids);
+  });
+
+  it('ignores a tampered record', () => {
+    expect(
+      decodeOriginalGroups([
+        { Key: 'guardduty-responder:original-groups', Value: 'sg-00000001,$(reboot)' },
+      ]),
+    ).toBeUndefined();
+    expect(decodeOriginalGroups([])).toBeUndefined();
+  });
+});
