@@ -14,3 +14,9 @@ export const CORDONED_LABEL = 'guardduty-responder/cordoned';
 
 /** Deterministic NetworkPolicy name for a pod, so re-runs find the one they created. */
 export const networkPolicyName = (podUid: string): string => `gdrr-quarantine-${podUid}`;
+
+/**
+ * Kubernetes group the isolate-pod role is mapped to by an EKS access entry; the RBAC in
+ * `infra/k8s/rbac.yaml` binds this group to the responder's ClusterRole.
+ */
+export const ISOLATE_POD_K8S_GROUP = 'gdrr:isolate-pod';

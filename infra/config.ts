@@ -1,0 +1,33 @@
+/** The deployment configuration file (`infra/config.json`, or `-c config=FILE`), validated. */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const DeploymentConfigSchema = z.strictObject({
+  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/),
+  policyPath: z.string().optional(),
+  alertEmails: z.array(z.email()).default([]),
+  slack: z
+    .strictObject({
+      workspaceId: z.string().regex(/^[A-Z0-9]{1,32}$/),
+      channelId: z.string().regex(/^[A-Z0-9]{1,32}$/),
+    })
+    .optional(),
+  eksClusterNames: z.array(z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/)).default([]),
+  ecsClusterArns: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/))
+    .default([]),
+  logRetentionDays: z.number().int().positive().default(90),
+});
+export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
+
+/** Read and validate the configuration; errors name the file and each bad key. */
+export function loadDeploymentConfig(path: string): DeploymentConfig {
+  const result = DeploymentConfigSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new Error(`invalid deployment configuration ${path}: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,262 @@
+/**
+ * The CDK stack, synthesized without bundling (fast). The permissions test walks the
+ * action registry: each containment role grants exactly what its actions declare.
+ */
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { CONTAINMENT_FUNCTIONS } from '../../shared/actions.js';
+import type { Surface } from '../../shared/contracts.js';
+import { ISOLATE_POD_K8S_GROUP } from '../../shared/labels.js';
+import { declaredIamActions } from '../../infra/iam.js';
+import { loadDeploymentConfig } from '../../infra/config.js';
+import {
+  RuntimeFindingResponder,
+  TIMEOUTS,
+  type RuntimeFindingResponderProps,
+} from '../../infra/responder.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function synth(props: RuntimeFindingResponderProps = {}, withNag = false) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+  const responder = new RuntimeFindingResponder(stack, 'Responder', props);
+  if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, responder, template: () => Template.fromStack(stack) };
+}
+
+const FULL: RuntimeFindingResponderProps = {
+  alertEmails: ['security@example.com'],
+  slack: { workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' },
+  eksClusterNames: ['prod-eks'],
+};
+
+/** Every action any policy attached to the role grants, with the infrastructure ones left out. */
+function grantedActions(template: Template, roleLogicalId: string): string[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const actions = Object.values(policies)
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
+    .flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[],
+    )
+    .flatMap((statement) =>
+      Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+    );
+  // Every function writes its own logs and traces; those are not containment permissions.
+  const infrastructure = new Set([
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+  ]);
+  return [...new Set(actions.filter((action) => !infrastructure.has(action)))].sort();
+}
+
+function roleOf(template: Template, functionLogicalIdPrefix: string): string {
+  const functions = template.findResources('AWS::Lambda::Function');
+  const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(functionLogicalIdPrefix))!;
+  return (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+const logicalPrefix = (name: string) => `Responder${name.replace(/-/g, '')}`;
+
+describe('template', () => {
+  const { template } = synth(FULL);
+  const t = template();
+
+  it('matches runtime findings only: source, detail-type and the *:Runtime/* wildcard', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.guardduty'],
+        'detail-type': ['GuardDuty Finding'],
+        detail: { type: [{ wildcard: '*:Runtime/*' }] },
+      },
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: Match.objectLike({}),
+        }),
+      ],
+    });
+  });
+
+  it('has four functions on nodejs22.x, arm64, with active tracing and their own log groups', () => {
+    const functions = Object.values(t.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(4);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+    t.resourceCountIs('AWS::Logs::LogGroup', 4);
+    t.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('nests timeouts: containment < router waits for it < router', () => {
+    expect(TIMEOUTS.containment.toSeconds() * 1000).toBeLessThan(
+      TIMEOUTS.routerWaitsForContainmentMs,
+    );
+    expect(TIMEOUTS.routerWaitsForContainmentMs).toBeLessThan(TIMEOUTS.router.toSeconds() * 1000);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: TIMEOUTS.router.toSeconds(),
+      Environment: {
+        Variables: Match.objectLike({
+          CONTAINMENT_TIMEOUT_MS: String(TIMEOUTS.routerWaitsForContainmentMs),
+          POLICY_PATH: '/var/task/policy.json',
+        }),
+      },
+    });
+  });
+
+  it('encrypts the topic (KMS) and the dead-letter queue, and sends router failures there', () => {
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'security@example.com',
+    });
+  });
+
+  it('alarms on router errors, dead letters, containment failures, rejected events and function errors', () => {
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    const metrics = alarms.map((alarm) => alarm.Properties.MetricName as string);
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        'Errors',
+        'ApproximateNumberOfMessagesVisible',
+        'ContainmentFailed',
+        'Decision_reject',
+      ]),
+    );
+    expect(alarms).toHaveLength(7);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('maps the isolate-pod role to the Kubernetes group the shipped RBAC binds', () => {
+    t.hasResourceProperties('AWS::EKS::AccessEntry', {
+      ClusterName: 'prod-eks',
+      KubernetesGroups: [ISOLATE_POD_K8S_GROUP],
+      Type: 'STANDARD',
+    });
+    const manifests = loadAllYaml(
+      readFileSync(join(ROOT, 'infra', 'k8s', 'rbac.yaml'), 'utf8'),
+    ) as { kind: string; subjects?: { name: string }[] }[];
+    const binding = manifests.find((m) => m.kind === 'ClusterRoleBinding')!;
+    expect(binding.subjects?.map((s) => s.name)).toEqual([ISOLATE_POD_K8S_GROUP]);
+  });
+
+  it('sends alerts to Slack through Chatbot with a deny-all guardrail', () => {
+    t.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SlackWorkspaceId: 'T0123ABCD',
+      SlackChannelId: 'C0123ABCD',
+      SnsTopicArns: [Match.anyValue()],
+    });
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] },
+    });
+  });
+});
+
+describe('least privilege: each role grants exactly what its actions declare', () => {
+  const t = synth(FULL).template();
+
+  it.each(Object.entries(CONTAINMENT_FUNCTIONS) as [Surface, string][])(
+    '%s -> %s',
+    (surface, name) => {
+      expect(grantedActions(t, roleOf(t, logicalPrefix(name)))).toEqual(
+        declaredIamActions(surface),
+      );
+    },
+  );
+
+  it('router: invoke the three functions, publish the alert, use the topic key, dead-letter', () => {
+    // The sqs:* actions are CDK's grant for the on-failure destination (send to the queue only).
+    expect(grantedActions(t, roleOf(t, 'Responderrouter'))).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'lambda:InvokeFunction',
+      'sns:Publish',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
+  });
+
+  it('scopes ECS writes to the configured clusters', () => {
+    const scoped = synth({
+      ecsClusterArns: ['arn:aws:ecs:us-east-1:123456789012:cluster/prod-ecs'],
+    }).template();
+    scoped.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['ecs:StopTask']),
+            Condition: {
+              ArnEquals: { 'ecs:cluster': ['arn:aws:ecs:us-east-1:123456789012:cluster/prod-ecs'] },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes with every acknowledgement carrying a reason', () => {
+    const { app } = synth(FULL, true);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails on a wildcard nobody acknowledged (the check can fail)', () => {
+    const { app, stack } = synth({}, true);
+    const role = new iam.Role(stack, 'Extra', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['ec2:TerminateInstances'], resources: ['*'] }),
+    );
+    expect(() => app.synth()).toThrow(/wildcard permissions[\s\S]*Test\/Extra/);
+  });
+});
+
+describe('configuration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gdrr-infra-'));
+
+  it('an invalid policy fails synth with the key named', () => {
+    const policy = JSON.parse(
+      readFileSync(join(ROOT, 'shared', 'default-policy.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const bad = join(dir, 'bad-policy.json');
+    writeFileSync(bad, JSON.stringify({ ...policy, minSeverityToContain: 'high' }));
+    expect(() => synth({ policyPath: bad })).toThrow(
+      /invalid policy in .*bad-policy\.json: minSeverityToContain/,
+    );
+  });
+
+  it('a policy path with shell characters is refused', () => {
+    expect(() => synth({ policyPath: '/tmp/x;rm -rf ~.json' })).toThrow(/characters other than/);
+  });
+
+  it('the example deployment configuration is valid; a bad one names the key', () => {
+    expect(loadDeploymentConfig(join(ROOT, 'infra', 'config.example.json')).stackName).toBe(
+      'GuardDutyRuntimeResponder',
+    );
+    const bad = join(dir, 'config.json');
+    writeFileSync(bad, JSON.stringify({ stackName: 'x', alertEmails: ['not-an-email'] }));
+    expect(() => loadDeploymentConfig(bad)).toThrow(/alertEmails\.0/);
+  });
+});
