@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeploymentConfig } from './config.js';
 import { RuntimeFindingResponder } from './responder.js';
@@ -27,6 +27,6 @@ new RuntimeFindingResponder(stack, 'Responder', {
   slack: config.slack,
   eksClusterNames: config.eksClusterNames,
   ecsClusterArns: config.ecsClusterArns,
-  logRetention: config.logRetentionDays as logs.RetentionDays,
+  logRetention: config.logRetentionDays as RetentionDays,
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -45,6 +45,7 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     description: 'deny all ingress and egress of this one pod with a NetworkPolicy',
     iamActions: ['eks:DescribeCluster'],
     rbac: [
+      { apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'patch'] },
       { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['get', 'create'] },
     ],
   }),
@@ -53,7 +54,10 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     surface: 'eks-pod',
     description: 'cordon and label the node the pod runs on (host may be compromised)',
     iamActions: ['eks:DescribeCluster'],
-    rbac: [{ apiGroup: '', resource: 'nodes', verbs: ['get', 'patch'] }],
+    rbac: [
+      { apiGroup: '', resource: 'pods', verbs: ['get', 'list'] },
+      { apiGroup: '', resource: 'nodes', verbs: ['get', 'list', 'patch'] },
+    ],
   }),
   'eks:detach-from-controller': spec({
     id: 'eks:detach-from-controller',
@@ -61,7 +65,10 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     description:
       "relabel the pod out of its controller's selector, so a clean replica replaces it while the suspect pod stays for forensics",
     iamActions: ['eks:DescribeCluster'],
-    rbac: [{ apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'patch'] }],
+    rbac: [
+      { apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'patch'] },
+      { apiGroup: 'apps', resource: 'replicasets', verbs: ['get'] },
+    ],
   }),
   'ecs:capture-task': spec({
     id: 'ecs:capture-task',
