@@ -9,6 +9,7 @@ import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -77,6 +78,8 @@ export class RuntimeFindingResponder extends Construct {
   readonly router: NodejsFunction;
   readonly containment: Record<Surface, NodejsFunction>;
   readonly rule: events.Rule;
+  /** Claims, budget counters and the audit record of every response. */
+  readonly stateTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: RuntimeFindingResponderProps = {}) {
     super(scope, id);
@@ -113,6 +116,15 @@ export class RuntimeFindingResponder extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the rule and the router.',
+    });
+
+    this.stateTable = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
@@ -283,6 +295,7 @@ export class RuntimeFindingResponder extends Construct {
     const role = this.role('router', logGroup);
     const environment = {
       ALERT_TOPIC_ARN: this.topic.topicArn,
+      STATE_TABLE: this.stateTable.tableName,
       ISOLATE_POD_FUNCTION: this.containment['eks-pod'].functionName,
       STOP_TASK_FUNCTION: this.containment['ecs-task'].functionName,
       QUARANTINE_EC2_FUNCTION: this.containment['ec2-instance'].functionName,
@@ -311,6 +324,12 @@ export class RuntimeFindingResponder extends Construct {
     );
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [this.stateTable.tableArn],
+      }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -450,3 +450,89 @@ export function dryRunResponse(evaluation: Evaluation): Response {
     notes: [],
   };
 }
+
+/** Minimal Chatbot notification for the short alerts below (no finding text in them). */
+function shortSlack(
+  id: string,
+  title: string,
+  description: string,
+  summary: string,
+  nextSteps: string[],
+): SlackNotification {
+  return {
+    version: '1.0',
+    source: 'custom',
+    id,
+    content: {
+      textType: 'client-markdown',
+      title,
+      description,
+      nextSteps,
+      keywords: ['guardduty-responder'],
+    },
+    metadata: {
+      threadId: id,
+      summary,
+      eventType: 'GuardDutyRuntimeResponse',
+      relatedResources: [],
+      additionalContext: { findingId: id },
+    },
+  };
+}
+
+/**
+ * A re-delivered finding that was already handled: no new action, just "still active".
+ * Rate-limited by the caller; threaded with the first alert in Slack.
+ */
+export function renderUpdateAlert(
+  evaluation: Evaluation,
+  previousOutcome: string | undefined,
+): Alert | null {
+  const { finding } = evaluation;
+  if (finding === null) return null;
+  const on = evaluation.target ? ` on ${targetLabel(evaluation.target)}` : '';
+  const subject = forSubject(
+    `[${severityWord(finding.severity)}] STILL ACTIVE (seen ${finding.count}x): ${finding.type}${on}`,
+  );
+  const previous = previousOutcome ?? 'in progress';
+  const text = [
+    `GuardDuty re-sent finding ${finding.id}: the activity recurs (seen ${finding.count} times${finding.updatedAt ? `, last update ${finding.updatedAt}` : ''}).`,
+    `The responder already handled it (${previous}) and takes no new action.`,
+    `Decision then: ${evaluation.decision} - ${evaluation.reason}`,
+    `Console: ${consoleUrl(finding)}`,
+  ].join('\n');
+  const slack = shortSlack(
+    finding.id,
+    `GuardDuty STILL ACTIVE: ${forSlack(finding.type as CleanText)}`,
+    forSlack(text as CleanText),
+    subject,
+    [`Open the finding: ${forSlack(consoleUrl(finding) as CleanText)}`],
+  );
+  return { subject, text, slack };
+}
+
+/** The one loud alert when a surface's containment budget is used up for the window. */
+export function renderBudgetAlert(
+  surface: string,
+  limit: number,
+  windowMinutes: number,
+  windowEnds: Date,
+): Alert {
+  const subject = forSubject(
+    `[CRITICAL] RESPONDER BUDGET EXHAUSTED: ${surface} notify-only until ${windowEnds.toISOString()}`,
+  );
+  const text = [
+    `The responder contained ${limit} ${surface} workloads in the current ${windowMinutes}-minute window: its blast-radius budget is used up.`,
+    `Until ${windowEnds.toISOString()} further ${surface} findings are only notified, not contained; each still gets its own alert.`,
+    'This can be a real outbreak or an attacker triggering findings to make the responder isolate the fleet. Review the recent alerts.',
+    'To change the limit, set budget.maxContainments in the policy file.',
+  ].join('\n');
+  const slack = shortSlack(
+    `budget-${surface}-${windowEnds.getTime()}`,
+    `:rotating_light: Responder budget exhausted: ${surface}`,
+    text,
+    subject,
+    [],
+  );
+  return { subject, text, slack };
+}

@@ -67,6 +67,20 @@ export const PolicySchema = z.strictObject({
     deregisterFromTargetGroups: z.boolean(),
   }),
   /**
+   * Blast-radius budget: at most this many containments per surface per window. Past it
+   * the surface is notify-only (one loud alert says so) until the window passes.
+   */
+  budget: z.strictObject({
+    windowMinutes: z.number().int().min(1).max(1440),
+    maxContainments: z.strictObject({
+      'eks-pod': z.number().int().min(0).max(10_000),
+      'ecs-task': z.number().int().min(0).max(10_000),
+      'ec2-instance': z.number().int().min(0).max(10_000),
+    }),
+  }),
+  /** A re-delivered finding sends at most one "still active" update per this many minutes. */
+  duplicateAlertIntervalMinutes: z.number().int().min(1).max(10_080),
+  /**
    * A standalone container on an EC2 instance (resource type `Container`) has no API of
    * its own to isolate it: quarantine the host instance, or only notify.
    */

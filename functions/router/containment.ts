@@ -8,6 +8,7 @@ import type { Response } from '../../shared/alert.js';
 import { ContainmentResultSchema, type ContainmentRequest } from '../../shared/contracts.js';
 import { describeIssues } from '../../shared/finding-schema.js';
 import { cleanText } from '../../shared/sanitize.js';
+import { describeError } from '../../shared/containment.js';
 
 const failed = (message: string, retryable: boolean): Response & { retryable: boolean } => ({
   outcomes: [],
@@ -15,10 +16,6 @@ const failed = (message: string, retryable: boolean): Response & { retryable: bo
   failure: cleanText(message, 'description'),
   retryable,
 });
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 /** A call that did not answer in time. */
 export class DeadlineError extends Error {
@@ -110,7 +107,9 @@ export async function invokeContainment(
       timeoutMs,
     );
   } catch (error) {
-    return failed(`invoking ${functionName} failed: ${errorName(error)}`, true);
+    // Throttling, timeouts and 5xx may pass; a missing permission or function will not.
+    const facts = describeError(error, 'lambda:InvokeFunction');
+    return failed(`invoking ${functionName} failed: ${facts.summary}`, facts.retryable);
   }
   const payload = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
   if (answer.FunctionError) {

@@ -5,11 +5,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { defaultPolicy, loadPolicyFile } from '../../shared/policy.js';
+import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../shared/policy.js';
 import { respond, type RouterDeps, type RouterResult } from './respond.js';
+import { DynamoResponseStore } from './store.js';
 
 const SERVICE = 'guardduty-runtime-responder-router';
 const logger = new Logger({ serviceName: SERVICE });
@@ -24,6 +26,8 @@ const functionName = z
 /** The router's environment; a bad value stops the function from starting. */
 export const RouterEnvSchema = z.object({
   ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/),
+  /** DynamoDB table of claims, budget counters and the audit record. */
+  STATE_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
   ISOLATE_POD_FUNCTION: functionName,
   STOP_TASK_FUNCTION: functionName,
   QUARANTINE_EC2_FUNCTION: functionName,
@@ -39,9 +43,14 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): RouterDeps {
     throw new Error(`router configuration is invalid: ${keys}`);
   }
   const config = parsed.data;
+  const { policy, policyError } = loadPolicy(config.POLICY_PATH);
   return {
-    // Fail closed: an unreadable or invalid policy stops the router; it never falls back.
-    policy: config.POLICY_PATH ? loadPolicyFile(config.POLICY_PATH) : defaultPolicy(),
+    policy,
+    policyError,
+    store: new DynamoResponseStore(
+      tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 4 })),
+      config.STATE_TABLE,
+    ),
     lambda: tracer.captureAWSv3Client(new LambdaClient({})),
     sns: tracer.captureAWSv3Client(new SNSClient({})),
     topicArn: config.ALERT_TOPIC_ARN,
@@ -54,6 +63,22 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): RouterDeps {
     logger,
     metrics,
   };
+}
+
+/**
+ * Fail closed: a policy that cannot be loaded never falls back to containing. The router
+ * still runs (with the default policy only to read findings) so each finding gets an alert
+ * saying nothing was contained and why.
+ */
+function loadPolicy(path: string | undefined): { policy: Policy; policyError?: string } {
+  if (path === undefined) return { policy: defaultPolicy() };
+  try {
+    return { policy: loadPolicyFile(path) };
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    logger.error('policy could not be loaded: failing closed', { error: error.message });
+    return { policy: defaultPolicy(), policyError: error.message };
+  }
 }
 
 let deps: RouterDeps | undefined;

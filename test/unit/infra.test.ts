@@ -146,6 +146,18 @@ describe('template', () => {
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 
+  it('keeps claims, budgets and the audit record in an on-demand table with TTL and recovery', () => {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_TABLE: Match.anyValue() }) },
+    });
+  });
+
   it('maps the isolate-pod role to the Kubernetes group the shipped RBAC binds', () => {
     t.hasResourceProperties('AWS::EKS::AccessEntry', {
       ClusterName: 'prod-eks',
@@ -186,6 +198,9 @@ describe('least privilege: each role grants exactly what its actions declare', (
   it('router: invoke the three functions, publish the alert, use the topic key, dead-letter', () => {
     // The sqs:* actions are CDK's grant for the on-failure destination (send to the queue only).
     expect(grantedActions(t, roleOf(t, 'Responderrouter'))).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'lambda:InvokeFunction',

@@ -16,6 +16,8 @@ import {
   type RouterDeps,
 } from '../../functions/router/respond.js';
 import { loadEvent, policyWith } from '../helpers.js';
+import { MemoryStore } from '../fakes/memory-store.js';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:gdrr-alerts';
 const lambdaMock = mockClient(LambdaClient);
@@ -26,6 +28,7 @@ function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
     policy: defaultPolicy(),
     lambda: new LambdaClient({ region: 'us-east-1' }),
     sns: new SNSClient({ region: 'us-east-1' }),
+    store: new MemoryStore(),
     topicArn: TOPIC,
     functionNames: {
       'eks-pod': 'gdrr-isolate-pod',
@@ -177,14 +180,22 @@ describe('router: not contained', () => {
 });
 
 describe('router: containment failed -> CONTAINMENT FAILED alert, then the invocation fails', () => {
+  /**
+   * A retryable failure fails the invocation (retry, then dead-letter); a final one is
+   * alerted once and recorded, and the invocation succeeds. Either way: one alert.
+   */
   async function expectFailure(event: unknown, text: RegExp, routerDeps = deps()) {
-    const error = await respond(event, routerDeps).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ContainmentFailedError);
+    const outcome = await respond(event, routerDeps).catch((e: unknown) => e);
+    if (outcome instanceof ContainmentFailedError) {
+      expect(outcome.retryable).toBe(true);
+    } else {
+      expect(outcome).toMatchObject({ status: 'CONTAINMENT FAILED' });
+    }
     expect(published()).toHaveLength(1);
     const message = published()[0]!;
     expect(message.Subject).toContain('CONTAINMENT FAILED');
     expect((JSON.parse(message.Message!) as { default: string }).default).toMatch(text);
-    return error as ContainmentFailedError;
+    return outcome instanceof ContainmentFailedError ? outcome : null;
   }
 
   it('an action failed', async () => {
@@ -193,7 +204,7 @@ describe('router: containment failed -> CONTAINMENT FAILED alert, then the invoc
       loadEvent('ec2-suspicious-command.json'),
       /\[failed\] ec2:quarantine-instance/,
     );
-    expect(error.retryable).toBe(true);
+    expect(error?.retryable).toBe(true);
   });
 
   it('the function raised an error', async () => {
@@ -216,7 +227,21 @@ describe('router: containment failed -> CONTAINMENT FAILED alert, then the invoc
       loadEvent('eks-reverse-shell.json'),
       /invoking gdrr-isolate-pod failed: TooManyRequestsException: Rate exceeded/,
     );
-    expect(error.retryable).toBe(true);
+    expect(error?.retryable).toBe(true);
+  });
+
+  it('the router may not invoke the function: alerted once, not retried', async () => {
+    lambdaMock.on(InvokeCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: lambda:InvokeFunction'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const error = await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /missing permission: lambda:InvokeFunction/,
+    );
+    expect(error).toBeNull();
   });
 
   it('the call timed out', async () => {
@@ -313,15 +338,31 @@ describe('router: handler and configuration', () => {
     );
   });
 
-  it('fails closed on an invalid policy file', () => {
-    expect(() =>
-      depsFromEnv({ ALERT_TOPIC_ARN: TOPIC, POLICY_PATH: '/nonexistent/policy.json' }),
-    ).toThrow(/cannot read policy file/);
+  it('fails closed on an invalid policy file: starts, contains nothing, alerts why', async () => {
+    const configured = depsFromEnv({
+      ALERT_TOPIC_ARN: TOPIC,
+      STATE_TABLE: 'gdrr-state',
+      POLICY_PATH: '/nonexistent/policy.json',
+    });
+    expect(configured.policyError).toMatch(/cannot read policy file/);
+    answerAll('contained');
+    const result = await respond(loadEvent('eks-reverse-shell.json'), {
+      ...deps(),
+      policy: configured.policy,
+      policyError: configured.policyError,
+    });
+    expect(result).toMatchObject({ decision: 'notify', status: 'NOT CONTAINED' });
+    expect(invoked()).toHaveLength(0);
+    expect(published()[0]!.Message).toContain("the responder's policy could not be loaded");
   });
 
   it('the exported handler runs end to end from the environment', async () => {
     process.env.ALERT_TOPIC_ARN = TOPIC;
+    process.env.STATE_TABLE = 'gdrr-state';
     process.env.QUARANTINE_EC2_FUNCTION = 'gdrr-quarantine-ec2';
+    const dynamoMock = mockClient(DynamoDBClient);
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
     process.env.AWS_REGION = 'us-east-1';
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -330,5 +371,124 @@ describe('router: handler and configuration', () => {
       status: 'CONTAINED',
     });
     expect(invoked()[0]!.FunctionName).toBe('gdrr-quarantine-ec2');
+    expect(dynamoMock.commandCalls(PutItemCommand)[0]!.args[0].input).toMatchObject({
+      TableName: 'gdrr-state',
+      ConditionExpression: expect.stringContaining('attribute_not_exists(pk)'),
+    });
+    dynamoMock.restore();
+  });
+});
+
+describe('router: at-least-once delivery, budget and failures', () => {
+  it('a re-delivery does not contain again; it sends one "still active" update per interval', async () => {
+    answerAll('contained');
+    const store = new MemoryStore();
+    let now = Date.parse('2026-07-14T10:00:00Z');
+    const routerDeps = deps({ store, now: () => now });
+    await respond(loadEvent('eks-reverse-shell.json'), routerDeps);
+    const again = loadEvent('eks-repeat-delivery.json');
+    now += 10 * 60_000;
+    expect(await respond(again, routerDeps)).toMatchObject({
+      status: 'DUPLICATE',
+      alertMessageId: null,
+    });
+    now += 60 * 60_000;
+    expect(await respond(again, routerDeps)).toMatchObject({
+      status: 'DUPLICATE',
+      alertMessageId: 'msg-1',
+    });
+    expect(await respond(again, routerDeps)).toMatchObject({
+      status: 'DUPLICATE',
+      alertMessageId: null,
+    });
+    expect(invoked()).toHaveLength(1);
+    expect(published().map((m) => m.Subject)).toEqual([
+      expect.stringContaining('CONTAINED'),
+      expect.stringMatching(/^\[HIGH\] STILL ACTIVE \(seen 7x\)/),
+    ]);
+  });
+
+  it('the budget caps containments per surface; one loud alert; the rest notify', async () => {
+    answerAll('contained');
+    const store = new MemoryStore();
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 2));
+    const results = [];
+    for (let i = 0; i < 5; i += 1) {
+      const event = loadEvent('ec2-suspicious-command.json');
+      event.detail.id = `${i}`.padStart(32, 'b');
+      event.detail.resource.instanceDetails.instanceId = `i-0${`${i}`.padStart(16, '0')}`;
+      results.push(await respond(event, deps({ store, policy })));
+    }
+    expect(results.map((r) => r.status)).toEqual([
+      'CONTAINED',
+      'CONTAINED',
+      'NOT CONTAINED',
+      'NOT CONTAINED',
+      'NOT CONTAINED',
+    ]);
+    expect(invoked()).toHaveLength(2);
+    const subjects = published().map((m) => m.Subject!);
+    expect(subjects.filter((s) => s.includes('BUDGET EXHAUSTED'))).toHaveLength(1);
+    expect(
+      published().filter((m) => m.Message!.includes('blast-radius budget used up')),
+    ).toHaveLength(3);
+  });
+
+  it('a dry run does not use the budget', async () => {
+    answerAll('dry-run');
+    const store = new MemoryStore();
+    await respond(
+      loadEvent('ec2-suspicious-command.json'),
+      deps({ store, policy: policyWith((p) => (p.dryRun = true)) }),
+    );
+    expect(store.budgets.size).toBe(0);
+  });
+
+  it('state store down: nothing contained, an alert says so, the invocation fails for a retry', async () => {
+    answerAll('contained');
+    const store = new MemoryStore();
+    store.failWith = Object.assign(new Error('Rate exceeded'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
+    await expect(respond(loadEvent('eks-reverse-shell.json'), deps({ store }))).rejects.toThrow(
+      ContainmentFailedError,
+    );
+    expect(invoked()).toHaveLength(0);
+    expect(published()[0]!.Message).toContain('state store is unavailable');
+  });
+
+  it('a retryable failure is re-claimable: the retry contains', async () => {
+    const store = new MemoryStore();
+    answerAll('failed');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).rejects.toThrow(ContainmentFailedError);
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).resolves.toMatchObject({ status: 'CONTAINED' });
+  });
+
+  it('a non-retryable failure is alerted once and recorded, not retried', async () => {
+    const store = new MemoryStore();
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, Payload: payload({ outcomes: 'nonsense' }) });
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).resolves.toMatchObject({ status: 'CONTAINMENT FAILED' });
+    expect([...store.records.values()][0]!.status).toBe('done');
+  });
+
+  it('an alert that could not be sent releases the claim, so the retry is not a duplicate', async () => {
+    const store = new MemoryStore();
+    answerAll('contained');
+    snsMock.on(PublishCommand).rejectsOnce(new Error('SNS down')).resolves({ MessageId: 'msg-2' });
+    await expect(respond(loadEvent('eks-reverse-shell.json'), deps({ store }))).rejects.toThrow(
+      'SNS down',
+    );
+    await expect(
+      respond(loadEvent('eks-reverse-shell.json'), deps({ store })),
+    ).resolves.toMatchObject({ status: 'CONTAINED', alertMessageId: 'msg-2' });
   });
 });
