@@ -1,0 +1,253 @@
+/**
+ * isolate-pod: contain a pod through the Kubernetes API. Checks first (settings, protected
+ * namespace, the pod itself, exemption), then, in this order whatever the request's order:
+ * label the pod, isolate it with a NetworkPolicy that selects that label, cordon its node,
+ * detach it from its controller. Used by the Lambda handler, `replay --live` and the tests.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  failedBecause,
+  failedOutcome,
+  sameForAll,
+  type RequestFor,
+} from '../../shared/containment.js';
+import type { ActionId, ActionOutcome, ContainmentResult } from '../../shared/contracts.js';
+import { cleanText } from '../../shared/sanitize.js';
+import { planCordon } from './cordon.js';
+import { planDetach } from './detach.js';
+import { findPod, podRef, type FoundPod } from './find-pod.js';
+import { kubeClients, type KubeClients } from './kube.js';
+import { planLabel } from './label.js';
+import { planIsolation } from './network-policy.js';
+import { carryOut, kubeFailed, only, rehearse, type Plan, type StepResult } from './plan.js';
+import { releaseText } from './release.js';
+
+type Request = RequestFor<'eks-pod'>;
+type EksSettings = NonNullable<Request['eks']>;
+
+export interface IsolatePodDeps {
+  kube: KubeClients;
+  now?: () => Date;
+}
+
+/** The order actions run in: the NetworkPolicy selects the label, so the label comes first. */
+const RUN_ORDER: readonly ActionId[] = [
+  'eks:label-pod',
+  'eks:isolate-pod-network',
+  'eks:cordon-node',
+  'eks:detach-from-controller',
+];
+
+export const ENFORCEMENT_NOTE =
+  'the NetworkPolicy is enforced only by a network plugin that supports NetworkPolicies (e.g. the Amazon VPC CNI with network policy enabled, Calico, Cilium); without one it is stored and changes nothing. Whether connections the pod already had are cut also depends on that plugin';
+const DNS_NOTE =
+  'the pod may still query cluster DNS (UDP/TCP 53 to kube-dns in kube-system), which can carry data out through DNS names';
+
+/** Why the pod must not be touched, or undefined when it may be. */
+export function exemptionReason(found: FoundPod, exemptionKey: string): string | undefined {
+  const { labels, annotations } = found.pod.metadata ?? {};
+  for (const [kind, values] of [
+    ['label', labels],
+    ['annotation', annotations],
+  ] as const) {
+    const value = values?.[exemptionKey];
+    if (value !== undefined && value.toLowerCase() !== 'false') {
+      return `pod ${podRef(found)} carries the exemption ${kind} ${exemptionKey}`;
+    }
+  }
+  return undefined;
+}
+
+const result = (
+  request: Request,
+  outcomes: ActionOutcome[],
+  notes: string[] = [],
+  release: string[] = [],
+): ContainmentResult => ({
+  findingId: request.findingId,
+  outcomes,
+  notes: [...new Set(notes)].map((note) => cleanText(note, 'description')).slice(0, 20),
+  release: releaseText(request.region, request.target.clusterName, release),
+});
+
+function planFor(
+  action: ActionId,
+  kube: KubeClients,
+  found: FoundPod,
+  request: Request,
+  settings: EksSettings,
+  now: Date,
+): Promise<Plan> | Plan {
+  switch (action) {
+    case 'eks:label-pod':
+      return planLabel(kube, found, request.findingId, now);
+    case 'eks:isolate-pod-network':
+      return planIsolation(kube, found, request.findingId, settings.allowDnsEgress);
+    case 'eks:cordon-node':
+      return planCordon(kube, found, request.findingId, settings.maxCordonedNodes);
+    case 'eks:detach-from-controller':
+      return planDetach(kube, found);
+    default:
+      return {
+        kind: 'settled',
+        result: only(failedBecause(action, `${action} is not an action of isolate-pod`, false)),
+      };
+  }
+}
+
+/** An unexpected exception in a step becomes that step's failure, never the whole result's. */
+async function guarded(action: ActionId, step: () => Promise<StepResult>): Promise<StepResult> {
+  try {
+    return await step();
+  } catch (error) {
+    return only(failedOutcome(action, action, error));
+  }
+}
+
+const inPlace = (step: StepResult | undefined): boolean =>
+  step?.outcome.status === 'contained' || step?.outcome.status === 'already-contained';
+
+/** Run (or, in a dry run, rehearse) the requested actions on the found pod. */
+async function containFound(
+  request: Request,
+  settings: EksSettings,
+  found: FoundPod,
+  deps: IsolatePodDeps,
+): Promise<ContainmentResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const wanted = new Set(request.actions);
+  // Isolation needs the label even when labelling was not asked for on its own.
+  const toRun = RUN_ORDER.filter(
+    (action) =>
+      wanted.has(action) || (action === 'eks:label-pod' && wanted.has('eks:isolate-pod-network')),
+  );
+  const done = new Map<ActionId, StepResult>();
+  for (const action of toRun) {
+    const label = done.get('eks:label-pod');
+    if (action === 'eks:isolate-pod-network' && !request.dryRun && !inPlace(label)) {
+      const status = label?.outcome.status ?? 'not run';
+      done.set(
+        action,
+        only(
+          failedBecause(
+            action,
+            `not attempted: the policy selects the pod by its quarantine label, which is not on pod ${podRef(found)} (label step: ${status})`,
+            label?.outcome.retryable ?? false,
+          ),
+        ),
+      );
+      continue;
+    }
+    done.set(
+      action,
+      await guarded(action, async () => {
+        const plan = await planFor(action, deps.kube, found, request, settings, now);
+        return request.dryRun ? rehearse(action, plan) : carryOut(plan);
+      }),
+    );
+  }
+  // In run order; includes the label when it ran only for the policy (it still needs undoing).
+  const steps = [...done.values()];
+  const notes = [
+    ...(wanted.has('eks:isolate-pod-network') ? [ENFORCEMENT_NOTE] : []),
+    ...(wanted.has('eks:isolate-pod-network') && settings.allowDnsEgress ? [DNS_NOTE] : []),
+    ...steps.flatMap((step) => step.notes),
+  ];
+  // Undo in reverse: the policy goes before the label it selects.
+  const release = [...steps].reverse().flatMap((step) => step.release);
+  return result(
+    request,
+    request.actions.map(
+      (action) =>
+        done.get(action)?.outcome ?? failedBecause(action, `${action} reported nothing`, false),
+    ),
+    notes,
+    release,
+  );
+}
+
+/** The request's EKS settings, or the result that refuses it before anything is read. */
+function admit(request: Request): { settings: EksSettings } | { refused: ContainmentResult } {
+  const settings = request.eks;
+  if (settings === undefined) {
+    return {
+      refused: result(
+        request,
+        request.actions.map((action) =>
+          failedBecause(
+            action,
+            'the request carries no eks settings (protected namespaces, cordon budget, DNS egress)',
+            false,
+          ),
+        ),
+      ),
+    };
+  }
+  const { namespace } = request.target;
+  // Re-checked here although the router checked: this function must be safe on its own.
+  if (settings.protectedNamespaces.includes(namespace)) {
+    return {
+      refused: result(
+        request,
+        sameForAll(
+          request,
+          'skipped',
+          `namespace ${namespace} is protected: never contained automatically`,
+        ),
+      ),
+    };
+  }
+  return { settings };
+}
+
+/** Contain the pod the request names; one outcome per requested action, in request order. */
+export async function containPod(
+  request: Request,
+  deps: IsolatePodDeps,
+): Promise<ContainmentResult> {
+  const admitted = admit(request);
+  if ('refused' in admitted) return admitted.refused;
+  const lookup = await findPod(deps.kube, request.target);
+  if (lookup.kind === 'error') {
+    return result(
+      request,
+      request.actions.map((action) => kubeFailed(action, lookup.step, lookup.error, lookup.call)),
+    );
+  }
+  if (lookup.kind === 'absent')
+    return result(request, sameForAll(request, 'skipped', lookup.reason));
+  const exempt = exemptionReason(lookup.found, request.exemptionKey);
+  if (exempt !== undefined) return result(request, sameForAll(request, 'skipped', exempt));
+  return containFound(request, admitted.settings, lookup.found, deps);
+}
+
+/**
+ * Connect, then contain. A connection that cannot be made (DescribeCluster denied, no
+ * endpoint, unreadable kubeconfig) fails every action, and a refused request connects to
+ * nothing.
+ */
+export async function containPodIn(
+  request: Request,
+  connect: () => Promise<KubeConfig>,
+  options: { now?: () => Date; permission?: string } = {},
+): Promise<ContainmentResult> {
+  const admitted = admit(request);
+  if ('refused' in admitted) return admitted.refused;
+  let kc: KubeConfig;
+  try {
+    kc = await connect();
+  } catch (error) {
+    return result(
+      request,
+      request.actions.map((action) =>
+        failedOutcome(
+          action,
+          `connect to cluster ${request.target.clusterName}`,
+          error,
+          options.permission,
+        ),
+      ),
+    );
+  }
+  return containPod(request, { kube: kubeClients(kc), now: options.now });
+}

@@ -1,0 +1,52 @@
+/**
+ * isolate-pod Lambda: the composition root. The router's ContainmentRequest in, one
+ * outcome per action out. Connects to the finding's cluster with DescribeCluster and an
+ * EKS token minted for this invocation.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { parseContainmentRequest } from '../../shared/containment.js';
+import type { ContainmentResult } from '../../shared/contracts.js';
+import { CONNECT_PERMISSION, eksKubeConfig } from './connect.js';
+import { containPodIn } from './contain.js';
+
+const SERVICE = 'guardduty-runtime-responder-isolate-pod';
+const logger = new Logger({ serviceName: SERVICE });
+const tracer = new Tracer({ serviceName: SERVICE });
+
+/** SDK retries (throttling, 5xx) before DescribeCluster is reported as failed and retryable. */
+const MAX_ATTEMPTS = 4;
+
+const eksClients = new Map<string, EKSClient>();
+
+/** One EKS client per region (the finding's cluster may be in another region than the function). */
+function eksClient(region: string): EKSClient {
+  let client = eksClients.get(region);
+  if (client === undefined) {
+    client = tracer.captureAWSv3Client(new EKSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+    eksClients.set(region, client);
+  }
+  return client;
+}
+
+/** Contain: the router's ContainmentRequest in, one outcome per action out. */
+export async function handler(event: unknown): Promise<ContainmentResult> {
+  const request = parseContainmentRequest(event, 'eks-pod');
+  const { clusterName, namespace } = request.target;
+  logger.appendKeys({ findingId: request.findingId, clusterName, namespace });
+  try {
+    const result = await containPodIn(
+      request,
+      // A fresh token per invocation: it is valid for 60 seconds only.
+      () => eksKubeConfig({ eks: eksClient(request.region), clusterName, region: request.region }),
+      { permission: CONNECT_PERMISSION },
+    );
+    logger.info('containment finished', {
+      outcomes: result.outcomes.map(({ action, status, detail }) => ({ action, status, detail })),
+    });
+    return result;
+  } finally {
+    logger.resetKeys();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * isolate-pod's connect step: DescribeCluster's endpoint and CA, and an EKS token minted
+ * from the function's own credentials, in a KubeConfig built in memory.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeClusterCommand, EKSClient, type Cluster } from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mintEksToken } from '../../shared/eks-token.js';
+import { ContainmentResultSchema } from '../../shared/contracts.js';
+import { eksKubeConfig, fileKubeConfig } from '../../functions/isolate-pod/connect.js';
+import { handler } from '../../functions/isolate-pod/handler.js';
+
+const ENDPOINT = 'https://0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com';
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBdummyCAforTests\n-----END CERTIFICATE-----\n';
+const CA_DATA = Buffer.from(CA_PEM).toString('base64');
+const CREDENTIALS = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+};
+const NOW = new Date('2026-11-21T10:00:00Z');
+
+const eksMock = mockClient(EKSClient);
+beforeEach(() => {
+  eksMock.reset();
+});
+
+const eks = () => new EKSClient({ region: 'eu-west-1', credentials: CREDENTIALS });
+
+describe('eksKubeConfig', () => {
+  it("uses DescribeCluster's endpoint and CA and a k8s-aws-v1 token from the client's credentials", async () => {
+    eksMock.on(DescribeClusterCommand, { name: 'prod-eks' }).resolves({
+      cluster: { endpoint: ENDPOINT, certificateAuthority: { data: CA_DATA }, status: 'ACTIVE' },
+    });
+    const kc = await eksKubeConfig({
+      eks: eks(),
+      clusterName: 'prod-eks',
+      region: 'eu-west-1',
+      now: NOW,
+    });
+
+    expect(eksMock.commandCalls(DescribeClusterCommand).map((c) => c.args[0].input)).toEqual([
+      { name: 'prod-eks' },
+    ]);
+    expect(kc.getCurrentCluster()).toMatchObject({
+      server: new URL(ENDPOINT).origin,
+      caData: CA_DATA,
+      skipTLSVerify: false,
+    });
+    const token = kc.getCurrentUser()?.token ?? '';
+    expect(token.startsWith('k8s-aws-v1.')).toBe(true);
+    // The same token `mintEksToken` (byte-identical to `aws eks get-token`) gives for this cluster.
+    expect(token).toBe(
+      await mintEksToken({
+        clusterName: 'prod-eks',
+        region: 'eu-west-1',
+        credentials: CREDENTIALS,
+        now: NOW,
+      }),
+    );
+    const url = new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString());
+    expect(url.host).toBe('sts.eu-west-1.amazonaws.com');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host;x-k8s-aws-id');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+      /^AKIAIOSFODNN7EXAMPLE\/20261121\/eu-west-1\/sts\//,
+    );
+
+    // What client-node will send: the bearer token, and only the cluster CA trusted.
+    const options: RequestOptions = {};
+    await kc.applyToHTTPSOptions(options);
+    expect(options.headers).toMatchObject({ Authorization: `Bearer ${token}` });
+    expect(String(options.ca)).toBe(CA_PEM);
+  });
+
+  it('prefers explicitly given credentials (a provider) over the client default', async () => {
+    eksMock
+      .on(DescribeClusterCommand)
+      .resolves({ cluster: { endpoint: ENDPOINT, certificateAuthority: { data: CA_DATA } } });
+    const other = { accessKeyId: 'AKIAOTHERKEY00000001', secretAccessKey: 'x'.repeat(40) };
+    const kc = await eksKubeConfig({
+      eks: eks(),
+      clusterName: 'prod-eks',
+      region: 'eu-west-1',
+      credentials: () => Promise.resolve(other),
+      now: NOW,
+    });
+    const url = Buffer.from((kc.getCurrentUser()?.token ?? '').slice(11), 'base64url').toString();
+    expect(url).toContain('AKIAOTHERKEY00000001');
+  });
+
+  it.each<[Cluster, RegExp]>([
+    [{ status: 'CREATING' }, /has no endpoint yet \(status CREATING\)/],
+    [{ endpoint: ENDPOINT, status: 'ACTIVE' }, /has no certificate authority yet/],
+    [
+      { endpoint: 'http://cluster.example', certificateAuthority: { data: CA_DATA } },
+      /non-https endpoint/,
+    ],
+  ])('refuses a cluster it cannot trust or reach: %j', async (cluster, message) => {
+    eksMock.on(DescribeClusterCommand).resolves({ cluster });
+    await expect(
+      eksKubeConfig({ eks: eks(), clusterName: 'prod-eks', region: 'eu-west-1' }),
+    ).rejects.toThrow(message);
+  });
+
+  it('a local kubeconfig file: its current context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isolate-pod-'));
+    const file = join(dir, 'config');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: a, cluster: {server: "https://a.example"}}, {name: b, cluster: {server: "https://b.example"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: ca, context: {cluster: a, user: u}}, {name: cb, context: {cluster: b, user: u}}]',
+        'current-context: cb',
+      ].join('\n'),
+    );
+    try {
+      expect(fileKubeConfig(file).getCurrentCluster()?.server).toBe('https://b.example');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('handler (Lambda composition root)', () => {
+  const event = {
+    version: 1,
+    findingId: 'c'.repeat(32),
+    findingType: 'Execution:Runtime/ReverseShell',
+    severity: 8,
+    accountId: '123456789012',
+    region: 'us-east-1',
+    target: {
+      surface: 'eks-pod',
+      clusterName: 'prod-eks',
+      namespace: 'payments',
+      podName: 'web-1',
+      containerIds: [],
+    },
+    actions: ['eks:label-pod', 'eks:isolate-pod-network'],
+    hostCompromise: false,
+    dryRun: false,
+    exemptionKey: 'guardduty-responder/exempt',
+    eks: { allowDnsEgress: false, maxCordonedNodes: 3, protectedNamespaces: ['kube-system'] },
+  };
+  beforeEach(() => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('DescribeCluster denied: every action failed, not retryable, naming eks:DescribeCluster', async () => {
+    eksMock.on(DescribeClusterCommand).rejects(
+      Object.assign(
+        new Error(
+          'User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-east-1:123456789012:cluster/prod-eks',
+        ),
+        {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 403 },
+        },
+      ),
+    );
+    const result = await handler(event);
+    expect(
+      ContainmentResultSchema.parse(result).outcomes.map((o) => [o.status, o.retryable]),
+    ).toEqual([
+      ['failed', false],
+      ['failed', false],
+    ]);
+    expect(result.outcomes[0]?.detail).toMatch(
+      /^connect to cluster prod-eks: AccessDeniedException: .*\(missing permission: eks:DescribeCluster\)$/,
+    );
+  });
+
+  it('a protected namespace: skipped without calling AWS', async () => {
+    const result = await handler({
+      ...event,
+      target: { ...event.target, namespace: 'kube-system' },
+    });
+    expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+    expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it('refuses a request for another surface', async () => {
+    await expect(
+      handler({ ...event, target: { surface: 'ec2-instance', instanceId: 'i-0123456789abcdef0' } }),
+    ).rejects.toThrow(/this function contains eks-pod targets/);
+  });
+});

@@ -1,0 +1,1200 @@
+/**
+ * isolate-pod against an in-memory Kubernetes API: the client methods the function may
+ * call (`KubeClients`), answering like the API server does (404/409/422 Status bodies,
+ * merge patches, the patch content type checked on every patch).
+ */
+import {
+  ApiException,
+  HttpMethod,
+  PatchStrategy,
+  RequestContext,
+  type AppsV1ApiReadNamespacedReplicaSetRequest,
+  type ConfigurationOptions,
+  type CoreV1ApiListNamespacedPodRequest,
+  type CoreV1ApiListNodeRequest,
+  type CoreV1ApiPatchNamespacedPodRequest,
+  type CoreV1ApiPatchNodeRequest,
+  type CoreV1ApiReadNamespacedPodRequest,
+  type CoreV1ApiReadNodeRequest,
+  type NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
+  type NetworkingV1ApiReadNamespacedNetworkPolicyRequest,
+  type ObservableMiddleware,
+  type V1NetworkPolicy,
+  type V1Node,
+  type V1Pod,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ACTIONS } from '../../shared/actions.js';
+import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
+import {
+  ContainmentResultSchema,
+  type ActionId,
+  type ContainmentResult,
+} from '../../shared/contracts.js';
+import { containmentRequest, evaluate } from '../../shared/decide.js';
+import {
+  CORDONED_LABEL,
+  FINDING_ANNOTATION,
+  QUARANTINE_LABEL,
+  networkPolicyName,
+} from '../../shared/labels.js';
+import { defaultPolicy } from '../../shared/policy.js';
+import {
+  CONTAINED_AT_ANNOTATION,
+  DETACHED_LABELS_ANNOTATION,
+} from '../../functions/isolate-pod/annotations.js';
+import { containPod, containPodIn, ENFORCEMENT_NOTE } from '../../functions/isolate-pod/contain.js';
+import {
+  quarantinedValue,
+  relabelling,
+  selectorMatches,
+} from '../../functions/isolate-pod/detach.js';
+import { KUBE_CALLS, type KubeCall, type KubeClients } from '../../functions/isolate-pod/kube.js';
+import { loadEvent } from '../helpers.js';
+
+type Request = RequestFor<'eks-pod'>;
+
+// ---------------------------------------------------------------- the in-memory API server
+
+type Json = Record<string, any>;
+const clone = <T>(value: T): T => structuredClone(value);
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const result: Json =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
+/** An ApiException exactly as client-node raises it: HTTP status and the Status body as text. */
+function apiError(code: number, reason: string, message: string): ApiException<string> {
+  const body = JSON.stringify({ kind: 'Status', status: 'Failure', reason, message, code });
+  return new ApiException(code, 'Unknown API Status Code!', body, {
+    'content-type': 'application/json',
+  });
+}
+const forbidden = (verb: string, resource: string, group = '') =>
+  apiError(
+    403,
+    'Forbidden',
+    `${resource} is forbidden: User "arn:aws:iam::123456789012:role/gdrr-isolate-pod" cannot ${verb} resource "${resource}" in API group "${group}"`,
+  );
+const notFound = (resource: string, name: string) =>
+  apiError(404, 'NotFound', `${resource} "${name}" not found`);
+
+/** The Content-Type a request made with these options carries (the middleware runs on a real RequestContext). */
+async function contentTypeOf(options: unknown): Promise<string | undefined> {
+  const request = new RequestContext('https://k8s.invalid/api/v1/pods', HttpMethod.PATCH);
+  // What the generated client sets before the middleware runs.
+  request.setHeaderParam('Content-Type', PatchStrategy.JsonPatch);
+  const middleware = (options as ConfigurationOptions<ObservableMiddleware> | undefined)
+    ?.middleware;
+  for (const step of middleware ?? []) await step.pre(request).toPromise();
+  return request.getHeaders()['Content-Type'];
+}
+
+interface Call {
+  method: KubeCall;
+  param: Json;
+  contentType?: string;
+}
+
+class FakeCluster {
+  pods = new Map<string, V1Pod>();
+  nodes = new Map<string, V1Node>();
+  policies = new Map<string, V1NetworkPolicy>();
+  replicaSets = new Map<string, V1ReplicaSet>();
+  calls: Call[] = [];
+  /** One-shot failures per method (the next call fails). */
+  failNext = new Map<KubeCall, ApiException<string> | Error>();
+  /** Run before a method answers (e.g. to simulate a concurrent writer). */
+  before = new Map<KubeCall, () => void>();
+
+  private async enter(method: KubeCall, param: Json, options?: unknown) {
+    const contentType = method.startsWith('patch') ? await contentTypeOf(options) : undefined;
+    this.calls.push({ method, param: clone(param), contentType });
+    this.before.get(method)?.();
+    const failure = this.failNext.get(method);
+    if (failure) {
+      this.failNext.delete(method);
+      throw failure;
+    }
+    if (contentType !== undefined && contentType !== PatchStrategy.MergePatch) {
+      // What the real API server answers to an object body sent as a JSON patch.
+      throw apiError(
+        400,
+        'BadRequest',
+        'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+      );
+    }
+  }
+
+  writes = () => this.calls.filter((c) => /^(patch|create)/.test(c.method));
+  callsTo = (method: KubeCall) => this.calls.filter((c) => c.method === method);
+
+  clients(): KubeClients {
+    const core = {
+      readNamespacedPod: async (param: CoreV1ApiReadNamespacedPodRequest) => {
+        await this.enter('readNamespacedPod', param);
+        const pod = this.pods.get(`${param.namespace}/${param.name}`);
+        if (!pod) throw notFound('pods', param.name);
+        return clone(pod);
+      },
+      listNamespacedPod: async (param: CoreV1ApiListNamespacedPodRequest) => {
+        await this.enter('listNamespacedPod', param);
+        // Two pods per page, so paging is exercised.
+        const all = [...this.pods.values()].filter(
+          (p) => p.metadata?.namespace === param.namespace,
+        );
+        const start = Number(param._continue ?? 0);
+        const items = all.slice(start, start + 2).map(clone);
+        const next = start + 2 < all.length ? String(start + 2) : undefined;
+        return { items, metadata: { _continue: next } };
+      },
+      patchNamespacedPod: async (param: CoreV1ApiPatchNamespacedPodRequest, options?: unknown) => {
+        await this.enter('patchNamespacedPod', param, options);
+        const key = `${param.namespace}/${param.name}`;
+        const pod = this.pods.get(key);
+        if (!pod) throw notFound('pods', param.name);
+        const uid = (param.body as Json).metadata?.uid;
+        if (uid !== undefined && uid !== pod.metadata?.uid) {
+          throw apiError(
+            422,
+            'Invalid',
+            `Pod "${param.name}" is invalid: metadata.uid: field is immutable`,
+          );
+        }
+        const patched = mergePatch(pod, param.body) as V1Pod;
+        this.pods.set(key, patched);
+        return clone(patched);
+      },
+      readNode: async (param: CoreV1ApiReadNodeRequest) => {
+        await this.enter('readNode', param);
+        const node = this.nodes.get(param.name);
+        if (!node) throw notFound('nodes', param.name);
+        return clone(node);
+      },
+      listNode: async (param: CoreV1ApiListNodeRequest = {}) => {
+        await this.enter('listNode', param);
+        const [key, value] = (param.labelSelector ?? '').split('=');
+        const items = [...this.nodes.values()].filter(
+          (n) => key === undefined || key === '' || n.metadata?.labels?.[key] === value,
+        );
+        return { items: items.map(clone), metadata: {} };
+      },
+      patchNode: async (param: CoreV1ApiPatchNodeRequest, options?: unknown) => {
+        await this.enter('patchNode', param, options);
+        const node = this.nodes.get(param.name);
+        if (!node) throw notFound('nodes', param.name);
+        const patched = mergePatch(node, param.body) as V1Node;
+        this.nodes.set(param.name, patched);
+        return clone(patched);
+      },
+    };
+    const networking = {
+      readNamespacedNetworkPolicy: async (
+        param: NetworkingV1ApiReadNamespacedNetworkPolicyRequest,
+      ) => {
+        await this.enter('readNamespacedNetworkPolicy', param);
+        const policy = this.policies.get(`${param.namespace}/${param.name}`);
+        if (!policy) throw notFound('networkpolicies.networking.k8s.io', param.name);
+        return clone(policy);
+      },
+      createNamespacedNetworkPolicy: async (
+        param: NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
+      ) => {
+        await this.enter('createNamespacedNetworkPolicy', param);
+        const key = `${param.namespace}/${param.body.metadata?.name}`;
+        if (this.policies.has(key)) {
+          throw apiError(
+            409,
+            'AlreadyExists',
+            `networkpolicies.networking.k8s.io "${param.body.metadata?.name}" already exists`,
+          );
+        }
+        this.policies.set(key, clone(param.body));
+        return clone(param.body);
+      },
+    };
+    const apps = {
+      readNamespacedReplicaSet: async (param: AppsV1ApiReadNamespacedReplicaSetRequest) => {
+        await this.enter('readNamespacedReplicaSet', param);
+        const rs = this.replicaSets.get(`${param.namespace}/${param.name}`);
+        if (!rs) throw notFound('replicasets.apps', param.name);
+        return clone(rs);
+      },
+    };
+    return { core, networking, apps };
+  }
+
+  addPod(pod: V1Pod) {
+    this.pods.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, clone(pod));
+  }
+  pod(namespace: string, name: string): V1Pod {
+    return this.pods.get(`${namespace}/${name}`)!;
+  }
+  addNode(name: string, extra: Partial<V1Node> = {}) {
+    this.nodes.set(name, {
+      metadata: { name, uid: `uid-${name}`, ...extra.metadata },
+      spec: { ...extra.spec },
+    });
+  }
+}
+
+// ---------------------------------------------------------------- requests and pods
+
+const CONTAINER_ID_PATTERN = /^[0-9a-f]{64}$/;
+const NOW = new Date('2026-11-21T10:00:00.000Z');
+
+/** A request made by the router from a sample event with the default policy. */
+function requestFrom(event: string, change: (request: Json) => void = () => {}): Request {
+  const policy = defaultPolicy();
+  const request = containmentRequest(evaluate(loadEvent(event), policy), policy) as Json | null;
+  if (request === null) throw new Error(`${event} is not contained by the default policy`);
+  change(request);
+  return parseContainmentRequest(request, 'eks-pod');
+}
+
+/** events/eks-reverse-shell.json: pod payments/checkout-api-7c9f8b6d5-x2k4q, named with its uid. */
+const named = (change?: (request: Json) => void) => requestFrom('eks-reverse-shell.json', change);
+/** events/eks-container-id-only.json: namespace inventory, only a container id. */
+const byContainer = (change?: (request: Json) => void) =>
+  requestFrom('eks-container-id-only.json', change);
+
+function victimPod(
+  request: Request,
+  extra: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    spec?: Json;
+    owner?: Json;
+    hostNetwork?: boolean;
+  } = {},
+): V1Pod {
+  const { target } = request;
+  return {
+    metadata: {
+      name: target.podName ?? 'worker-5d8f7c9b4-abcde',
+      namespace: target.namespace,
+      uid: target.podUid ?? '3f0c2f1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f',
+      labels: { app: 'victim', 'pod-template-hash': '7c9f8b6d5', ...extra.labels },
+      annotations: extra.annotations,
+      ownerReferences: extra.owner ? [extra.owner as any] : undefined,
+    },
+    spec: {
+      nodeName: 'ip-10-0-1-23.ec2.internal',
+      hostNetwork: extra.hostNetwork,
+      containers: [{ name: 'app', image: 'registry.example/app:1' }],
+    },
+    status: {
+      containerStatuses: target.containerIds.map((id, index) => ({
+        name: `c${index}`,
+        containerID: `containerd://${id}`,
+        image: 'registry.example/app:1',
+        imageID: '',
+        ready: true,
+        restartCount: 0,
+      })),
+    },
+  };
+}
+
+function otherPod(namespace: string, name: string, containerId: string): V1Pod {
+  return {
+    metadata: { name, namespace, uid: `0000000${name.length}-0000-4000-8000-000000000000` },
+    spec: { nodeName: 'ip-10-0-9-9.ec2.internal', containers: [{ name: 'x', image: 'x' }] },
+    status: {
+      containerStatuses: [
+        {
+          name: 'x',
+          containerID: `containerd://${containerId}`,
+          image: 'x',
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+        },
+      ],
+    },
+  };
+}
+
+let cluster: FakeCluster;
+beforeEach(() => {
+  cluster = new FakeCluster();
+});
+
+/** Run and check the answer against the contract the router enforces. */
+async function contain(request: Request): Promise<ContainmentResult> {
+  const result = await containPod(request, { kube: cluster.clients(), now: () => NOW });
+  expect(ContainmentResultSchema.safeParse(result).success).toBe(true);
+  expect(result.outcomes.map((o) => o.action)).toEqual(request.actions);
+  return result;
+}
+const statuses = (result: ContainmentResult) =>
+  Object.fromEntries(result.outcomes.map((o) => [o.action, o.status]));
+const outcomeOf = (result: ContainmentResult, action: ActionId) =>
+  result.outcomes.find((o) => o.action === action)!;
+
+// ---------------------------------------------------------------- finding the pod
+
+describe('finding the pod', () => {
+  it('by name: labels it with its uid, annotates it, then creates the NetworkPolicy', async () => {
+    const request = named();
+    const pod = victimPod(request);
+    cluster.addPod(pod);
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({
+      'eks:label-pod': 'contained',
+      'eks:isolate-pod-network': 'contained',
+    });
+    const uid = request.target.podUid!;
+    const labelled = cluster.pod('payments', request.target.podName!);
+    expect(labelled.metadata?.labels).toEqual({ ...pod.metadata?.labels, [QUARANTINE_LABEL]: uid });
+    expect(labelled.metadata?.annotations).toEqual({
+      [FINDING_ANNOTATION]: request.findingId,
+      [CONTAINED_AT_ANNOTATION]: NOW.toISOString(),
+    });
+    // Label first: the policy selects the label.
+    expect(cluster.writes().map((c) => c.method)).toEqual([
+      'patchNamespacedPod',
+      'createNamespacedNetworkPolicy',
+    ]);
+    expect(cluster.policies.get(`payments/${networkPolicyName(uid)}`)).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name: networkPolicyName(uid),
+        namespace: 'payments',
+        labels: { [QUARANTINE_LABEL]: uid },
+        annotations: { [FINDING_ANNOTATION]: request.findingId },
+      },
+      spec: {
+        podSelector: { matchLabels: { [QUARANTINE_LABEL]: uid } },
+        policyTypes: ['Ingress', 'Egress'],
+      },
+    });
+    expect(cluster.callsTo('listNamespacedPod')).toEqual([]);
+    expect(result.notes).toContain(ENFORCEMENT_NOTE);
+    expect(result.notes.join(' ')).toMatch(/network plugin.*Calico.*Cilium.*already had are cut/);
+    expect(result.release).toBe(
+      [
+        'aws eks update-kubeconfig --region us-east-1 --name prod-eks',
+        `kubectl -n payments delete networkpolicy ${networkPolicyName(uid)}`,
+        `kubectl -n payments label pod ${request.target.podName} ${QUARANTINE_LABEL}-`,
+        `kubectl -n payments annotate pod ${request.target.podName} ${FINDING_ANNOTATION}- ${CONTAINED_AT_ANNOTATION}-`,
+      ].join('; '),
+    );
+  });
+
+  it('by container id: lists pods of the finding namespace only, across pages', async () => {
+    const request = byContainer();
+    const [wanted] = request.target.containerIds;
+    expect(wanted).toMatch(CONTAINER_ID_PATTERN);
+    cluster.addPod(otherPod('inventory', 'a', '1'.repeat(64)));
+    cluster.addPod(otherPod('inventory', 'b', '2'.repeat(64)));
+    cluster.addPod(otherPod('other', 'c', wanted!));
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({
+      'eks:label-pod': 'contained',
+      'eks:isolate-pod-network': 'contained',
+    });
+    expect(
+      cluster.callsTo('listNamespacedPod').map((c) => [c.param.namespace, c.param._continue]),
+    ).toEqual([
+      ['inventory', undefined],
+      ['inventory', '2'],
+    ]);
+    expect(outcomeOf(result, 'eks:label-pod').evidence).toMatchObject({
+      pod: 'inventory/worker-5d8f7c9b4-abcde',
+      foundBy: 'container id',
+    });
+    expect(cluster.pod('other', 'c').metadata?.labels).toBeUndefined();
+  });
+
+  it('matches a container id given with its runtime prefix, and init containers too', async () => {
+    const request = byContainer((r) => {
+      r.target.containerIds = [`containerd://${r.target.containerIds[0]}`];
+    });
+    const pod = victimPod(byContainer());
+    pod.status = { initContainerStatuses: pod.status?.containerStatuses };
+    cluster.addPod(pod);
+    expect(statuses(await contain(request))['eks:label-pod']).toBe('contained');
+  });
+
+  it('no pod runs the container: skipped, nothing written', async () => {
+    const request = byContainer();
+    cluster.addPod(otherPod('inventory', 'a', '1'.repeat(64)));
+    const result = await contain(request);
+    expect(result.outcomes.every((o) => o.status === 'skipped')).toBe(true);
+    expect(result.outcomes[0]?.detail).toMatch(
+      /^no pod in namespace inventory runs container 845dae0c88b5/,
+    );
+    expect(cluster.writes()).toEqual([]);
+    expect(result.release).toBeUndefined();
+  });
+
+  it('the named pod is gone: skipped with that reason', async () => {
+    const result = await contain(named());
+    expect(result.outcomes.map((o) => [o.status, o.detail])).toEqual([
+      ['skipped', 'pod payments/checkout-api-7c9f8b6d5-x2k4q no longer exists'],
+      ['skipped', 'pod payments/checkout-api-7c9f8b6d5-x2k4q no longer exists'],
+    ]);
+  });
+
+  it('a pod of the same name with another uid was replaced: skipped, never labelled', async () => {
+    const request = named();
+    const replacement = victimPod(request);
+    replacement.metadata!.uid = '11111111-2222-4333-8444-555555555555';
+    cluster.addPod(replacement);
+    const result = await contain(request);
+    expect(result.outcomes.every((o) => o.status === 'skipped')).toBe(true);
+    expect(result.outcomes[0]?.detail).toContain(
+      'was replaced: it now has uid 11111111-2222-4333-8444-555555555555',
+    );
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('a pod replaced between the read and the patch is not labelled (uid precondition)', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.before.set('patchNamespacedPod', () => {
+      cluster.pod('payments', request.target.podName!).metadata!.uid =
+        '11111111-2222-4333-8444-555555555555';
+    });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:label-pod')).toMatchObject({
+      status: 'failed',
+      retryable: false,
+    });
+    expect(outcomeOf(result, 'eks:label-pod').detail).toContain('metadata.uid: field is immutable');
+    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({ status: 'failed' });
+    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain('not attempted');
+    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
+  });
+
+  it('shows names read from the cluster with control characters made visible', async () => {
+    const request = byContainer();
+    const pod = victimPod(request);
+    pod.metadata!.name = 'evil\u001b[2J\u202epod';
+    cluster.addPod(pod);
+    const result = await contain(request);
+    const text = JSON.stringify(result);
+    expect(text).not.toMatch(/[\u001b\u202e]/);
+    expect(outcomeOf(result, 'eks:label-pod').detail).toContain('evil\\x1B[2J\\u202Epod');
+  });
+});
+
+// ---------------------------------------------------------------- refusals
+
+describe('refusals', () => {
+  it('a protected namespace is refused before any call, even when the router let it through', async () => {
+    const request = named((r) => {
+      r.target.namespace = 'kube-system';
+    });
+    let connected = false;
+    const result = await containPodIn(request, () => {
+      connected = true;
+      return Promise.reject(new Error('must not connect'));
+    });
+    expect(connected).toBe(false);
+    expect(result.outcomes.map((o) => [o.status, o.detail])).toEqual([
+      ['skipped', 'namespace kube-system is protected: never contained automatically'],
+      ['skipped', 'namespace kube-system is protected: never contained automatically'],
+    ]);
+    await contain(request);
+    expect(cluster.calls).toEqual([]);
+  });
+
+  it.each([
+    ['label', 'true'],
+    ['label', ''],
+    ['annotation', 'yes'],
+  ])('the exemption %s (value "%s") skips every action', async (kind, value) => {
+    const request = named();
+    const key = request.exemptionKey;
+    cluster.addPod(
+      victimPod(
+        request,
+        kind === 'label' ? { labels: { [key]: value } } : { annotations: { [key]: value } },
+      ),
+    );
+    const result = await contain(request);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+    expect(result.outcomes[0]?.detail).toBe(
+      `pod payments/checkout-api-7c9f8b6d5-x2k4q carries the exemption ${kind} guardduty-responder/exempt`,
+    );
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('an exemption set to "false" does not exempt', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request, { labels: { [request.exemptionKey]: 'False' } }));
+    expect(statuses(await contain(request))['eks:label-pod']).toBe('contained');
+  });
+
+  it('a request without eks settings fails every action, not retryable, without any call', async () => {
+    const request = named((r) => {
+      delete r.eks;
+    });
+    const result = await contain(request);
+    expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+      ['failed', false],
+      ['failed', false],
+    ]);
+    expect(cluster.calls).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- the NetworkPolicy
+
+describe('isolating the pod network', () => {
+  it('allowDnsEgress: egress only to kube-dns in kube-system on UDP and TCP 53', async () => {
+    const request = named((r) => {
+      r.eks.allowDnsEgress = true;
+    });
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    const policy = [...cluster.policies.values()][0]!;
+    expect(policy.spec?.ingress).toBeUndefined();
+    expect(policy.spec?.egress).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+        ],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+    ]);
+    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain(
+      'egress to cluster DNS only',
+    );
+    expect(result.notes.join(' ')).toContain('cluster DNS');
+  });
+
+  it('409 AlreadyExists on create (a concurrent run): read back, same policy, already-contained', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    const uid = request.target.podUid!;
+    cluster.before.set('createNamespacedNetworkPolicy', () => {
+      cluster.before.delete('createNamespacedNetworkPolicy');
+      // Another invocation created it after this one read "not found".
+      cluster.policies.set(`payments/${networkPolicyName(uid)}`, {
+        metadata: { name: networkPolicyName(uid), namespace: 'payments' },
+        spec: {
+          podSelector: { matchLabels: { [QUARANTINE_LABEL]: uid } },
+          policyTypes: ['Egress', 'Ingress'],
+        },
+      });
+    });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({
+      status: 'already-contained',
+      detail: `NetworkPolicy payments/${networkPolicyName(uid)} already denies all ingress and egress of pod payments/checkout-api-7c9f8b6d5-x2k4q`,
+    });
+    expect(cluster.calls.map((c) => c.method)).toEqual([
+      'readNamespacedPod',
+      'patchNamespacedPod',
+      'readNamespacedNetworkPolicy',
+      'createNamespacedNetworkPolicy',
+      'readNamespacedNetworkPolicy',
+    ]);
+    expect(result.release).toContain(
+      `kubectl -n payments delete networkpolicy ${networkPolicyName(uid)}`,
+    );
+  });
+
+  it.each([
+    [
+      'selects something else',
+      { podSelector: { matchLabels: { app: 'victim' } }, policyTypes: ['Ingress', 'Egress'] },
+      /it selects \{"matchLabels":\{"app":"victim"\}\}/,
+    ],
+    [
+      'blocks ingress only',
+      { podSelector: { matchLabels: { [QUARANTINE_LABEL]: 'UID' } }, policyTypes: ['Ingress'] },
+      /policy types are Ingress, not Ingress and Egress/,
+    ],
+    [
+      'allows ingress',
+      {
+        podSelector: { matchLabels: { [QUARANTINE_LABEL]: 'UID' } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{}],
+      },
+      /it allows ingress/,
+    ],
+    [
+      'allows egress',
+      {
+        podSelector: { matchLabels: { [QUARANTINE_LABEL]: 'UID' } },
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [{}],
+      },
+      /egress rules differ/,
+    ],
+  ])(
+    'a policy of that name that %s: failed, not retryable, naming the conflict',
+    async (_what, spec, message) => {
+      const request = named();
+      cluster.addPod(victimPod(request));
+      const uid = request.target.podUid!;
+      const withUid = JSON.parse(JSON.stringify(spec).replaceAll('UID', uid));
+      cluster.policies.set(`payments/${networkPolicyName(uid)}`, {
+        metadata: { name: networkPolicyName(uid) },
+        spec: withUid,
+      });
+      const result = await contain(request);
+      const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+      expect(isolation).toMatchObject({ status: 'failed', retryable: false });
+      expect(isolation.detail).toMatch(/exists but is not this pod's quarantine/);
+      expect(isolation.detail).toMatch(message);
+      expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
+      expect(result.release).not.toContain('delete networkpolicy');
+    },
+  );
+
+  it('a host-network pod: the policy is made but the outcome says the pod is NOT isolated', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request, { hostNetwork: true }));
+    const result = await contain(request);
+    const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(isolation).toMatchObject({ status: 'failed', retryable: false });
+    expect(isolation.detail).toMatch(/uses the host network.*NOT isolated/);
+    expect(result.release).toContain('delete networkpolicy');
+  });
+
+  it('isolating without eks:label-pod in the request still labels first (the policy needs it)', async () => {
+    const request = named((r) => {
+      r.actions = ['eks:isolate-pod-network'];
+    });
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({ 'eks:isolate-pod-network': 'contained' });
+    expect(
+      cluster.pod('payments', request.target.podName!).metadata?.labels?.[QUARANTINE_LABEL],
+    ).toBe(request.target.podUid);
+    expect(result.release).toContain(`label pod ${request.target.podName} ${QUARANTINE_LABEL}-`);
+  });
+});
+
+// ---------------------------------------------------------------- errors
+
+describe('errors from the API server', () => {
+  it('403 on the label patch: failed, not retryable, naming verb and resource; no policy attempted', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.failNext.set('patchNamespacedPod', forbidden('patch', 'pods'));
+    const result = await contain(request);
+    const label = outcomeOf(result, 'eks:label-pod');
+    expect(label).toMatchObject({ status: 'failed', retryable: false });
+    expect(label.detail).toMatch(
+      /^patch pod payments\/checkout-api-7c9f8b6d5-x2k4q: Forbidden: .*cannot patch resource "pods".*\(missing permission: patch pods\)$/,
+    );
+    expect(label.detail).not.toContain('Headers');
+    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({
+      status: 'failed',
+      retryable: false,
+    });
+    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
+    expect(result.release).toBeUndefined();
+  });
+
+  it('403 on create networkpolicies: that step fails naming the permission, the label stays reported', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.failNext.set(
+      'createNamespacedNetworkPolicy',
+      forbidden('create', 'networkpolicies', 'networking.k8s.io'),
+    );
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({
+      'eks:label-pod': 'contained',
+      'eks:isolate-pod-network': 'failed',
+    });
+    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain(
+      '(missing permission: create networkpolicies)',
+    );
+    expect(outcomeOf(result, 'eks:isolate-pod-network').retryable).toBe(false);
+  });
+
+  it.each([
+    [500, 'InternalError', 'etcdserver: request timed out'],
+    [503, 'ServiceUnavailable', 'the server is currently unable to handle the request'],
+    [429, 'TooManyRequests', 'too many requests'],
+  ])('%i reading the pod: every action failed and retryable', async (code, reason, message) => {
+    cluster.failNext.set('readNamespacedPod', apiError(code, reason, message));
+    const result = await contain(named());
+    expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+      ['failed', true],
+      ['failed', true],
+    ]);
+    expect(result.outcomes[0]?.detail).toBe(
+      `get pod payments/checkout-api-7c9f8b6d5-x2k4q: ${reason}: ${message}`,
+    );
+  });
+
+  it('403 listing pods (container id lookup) names list pods', async () => {
+    cluster.failNext.set('listNamespacedPod', forbidden('list', 'pods'));
+    const result = await contain(byContainer());
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', retryable: false });
+    expect(result.outcomes[0]?.detail).toContain('(missing permission: list pods)');
+  });
+
+  it('a network error is failed and retryable', async () => {
+    cluster.failNext.set(
+      'readNamespacedPod',
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }),
+    );
+    const result = await contain(named());
+    expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+      ['failed', true],
+      ['failed', true],
+    ]);
+  });
+
+  it('every patch is sent as a JSON merge patch (client-node defaults to JSON patch)', async () => {
+    const request = named((r) => {
+      r.actions = [
+        'eks:label-pod',
+        'eks:isolate-pod-network',
+        'eks:cordon-node',
+        'eks:detach-from-controller',
+      ];
+    });
+    cluster.addPod(
+      victimPod(request, {
+        owner: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'checkout-api-7c9f8b6d5',
+          uid: 'x',
+          controller: true,
+        },
+      }),
+    );
+    cluster.replicaSets.set('payments/checkout-api-7c9f8b6d5', {
+      spec: { selector: { matchLabels: { app: 'victim' } } },
+    });
+    cluster.addNode('ip-10-0-1-23.ec2.internal');
+    await contain(request);
+    const patches = cluster.calls.filter((c) => c.method.startsWith('patch'));
+    expect(patches.map((c) => [c.method, c.contentType])).toEqual([
+      ['patchNamespacedPod', 'application/merge-patch+json'],
+      ['patchNode', 'application/merge-patch+json'],
+      ['patchNamespacedPod', 'application/merge-patch+json'],
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- cordon
+
+describe('cordoning the node', () => {
+  const escape = (change?: (request: Json) => void) =>
+    requestFrom('eks-runc-container-escape.json', change);
+  const NODE = 'ip-10-0-1-23.ec2.internal';
+
+  it('cordons the pod node: unschedulable, labelled, annotated; release uncordons', async () => {
+    const request = escape();
+    expect(request.actions).toEqual([
+      'eks:label-pod',
+      'eks:isolate-pod-network',
+      'eks:cordon-node',
+    ]);
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE);
+    cluster.addNode('already-1', { metadata: { labels: { [CORDONED_LABEL]: 'true' } } });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({
+      status: 'contained',
+      detail: `cordoned node ${NODE}`,
+      evidence: { node: NODE, cordonedNodes: 2, budget: 3 },
+    });
+    expect(cluster.nodes.get(NODE)).toMatchObject({
+      metadata: {
+        labels: { [CORDONED_LABEL]: 'true' },
+        annotations: { [FINDING_ANNOTATION]: request.findingId },
+      },
+      spec: { unschedulable: true },
+    });
+    expect(cluster.callsTo('listNode').map((c) => c.param.labelSelector)).toEqual([
+      `${CORDONED_LABEL}=true`,
+    ]);
+    expect(result.release).toMatch(
+      new RegExp(
+        `^aws eks update-kubeconfig .*; kubectl uncordon ${NODE}; kubectl label node ${NODE} ${CORDONED_LABEL}-; kubectl annotate node ${NODE} ${FINDING_ANNOTATION}-; kubectl -n ops-tools delete networkpolicy`,
+      ),
+    );
+    expect(result.notes.join(' ')).toContain('pods already on it keep running');
+  });
+
+  it('the budget is reached: skipped, the node stays schedulable', async () => {
+    const request = escape();
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE);
+    for (const n of [1, 2, 3])
+      cluster.addNode(`cordoned-${n}`, { metadata: { labels: { [CORDONED_LABEL]: 'true' } } });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({ status: 'skipped' });
+    expect(outcomeOf(result, 'eks:cordon-node').detail).toMatch(
+      /^cordon budget of 3 nodes per cluster reached/,
+    );
+    expect(cluster.callsTo('patchNode')).toEqual([]);
+    expect(cluster.nodes.get(NODE)?.spec?.unschedulable).toBeUndefined();
+    expect(statuses(result)['eks:isolate-pod-network']).toBe('contained');
+  });
+
+  it('a budget of zero never cordons', async () => {
+    const request = escape((r) => {
+      r.eks.maxCordonedNodes = 0;
+    });
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE);
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node').detail).toMatch(
+      /^cordon budget of 0 nodes per cluster reached/,
+    );
+  });
+
+  it('an already unschedulable node is already-contained; release uncordons only what the responder cordoned', async () => {
+    const request = escape();
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE, { spec: { unschedulable: true } });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({ status: 'already-contained' });
+    expect(outcomeOf(result, 'eks:cordon-node').detail).toContain('not by the responder');
+    expect(result.release).not.toContain('uncordon');
+    expect(cluster.callsTo('listNode')).toEqual([]);
+  });
+
+  it('the node is gone: skipped', async () => {
+    const request = escape();
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({
+      status: 'skipped',
+      detail: `node ${NODE} no longer exists`,
+    });
+  });
+
+  it('403 on patch nodes: failed, naming the permission', async () => {
+    const request = escape();
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE);
+    cluster.failNext.set('patchNode', forbidden('patch', 'nodes'));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({
+      status: 'failed',
+      retryable: false,
+    });
+    expect(outcomeOf(result, 'eks:cordon-node').detail).toContain(
+      '(missing permission: patch nodes)',
+    );
+  });
+});
+
+// ---------------------------------------------------------------- detach
+
+describe('detaching the pod from its controller', () => {
+  const RS = 'checkout-api-7c9f8b6d5';
+  const owner = {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    name: RS,
+    uid: 'rs-uid',
+    controller: true,
+  };
+  const detach = () =>
+    named((r) => {
+      r.actions = ['eks:detach-from-controller'];
+    });
+  const withReplicaSet = (selector: Json) =>
+    cluster.replicaSets.set(`payments/${RS}`, { spec: { selector } });
+
+  it('relabels the labels the selector matches and records the originals', async () => {
+    const request = detach();
+    cluster.addPod(victimPod(request, { owner }));
+    withReplicaSet({ matchLabels: { app: 'victim', 'pod-template-hash': '7c9f8b6d5' } });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:detach-from-controller')).toMatchObject({
+      status: 'contained',
+      evidence: {
+        controller: `ReplicaSet/${RS}`,
+        originalLabels: 'app=victim,pod-template-hash=7c9f8b6d5',
+      },
+    });
+    const pod = cluster.pod('payments', request.target.podName!);
+    expect(pod.metadata?.labels).toEqual({
+      app: 'quarantined-victim',
+      'pod-template-hash': 'quarantined-7c9f8b6d5',
+    });
+    expect(JSON.parse(pod.metadata?.annotations?.[DETACHED_LABELS_ANNOTATION] ?? '')).toEqual({
+      app: 'victim',
+      'pod-template-hash': '7c9f8b6d5',
+    });
+    expect(cluster.callsTo('readNamespacedReplicaSet').map((c) => c.param)).toEqual([
+      { name: RS, namespace: 'payments' },
+    ]);
+    expect(result.release).toContain(
+      `kubectl -n payments label pod ${request.target.podName} --overwrite app=victim pod-template-hash=7c9f8b6d5`,
+    );
+    expect(result.notes.join(' ')).toContain('starts a replacement');
+
+    cluster.calls = [];
+    const again = await contain(request);
+    expect(statuses(again)).toEqual({ 'eks:detach-from-controller': 'already-contained' });
+    expect(cluster.writes()).toEqual([]);
+    expect(again.release).toContain('--overwrite app=victim pod-template-hash=7c9f8b6d5');
+  });
+
+  it('a forged "detached" annotation on a pod its ReplicaSet still selects does not stop the detach', async () => {
+    const request = detach();
+    cluster.addPod(
+      victimPod(request, { owner, annotations: { [DETACHED_LABELS_ANNOTATION]: '{"app":"x"}' } }),
+    );
+    withReplicaSet({ matchLabels: { app: 'victim' } });
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({ 'eks:detach-from-controller': 'contained' });
+    const pod = cluster.pod('payments', request.target.podName!);
+    expect(pod.metadata?.labels?.app).toBe('quarantined-victim');
+    expect(JSON.parse(pod.metadata?.annotations?.[DETACHED_LABELS_ANNOTATION] ?? '')).toEqual({
+      app: 'victim',
+    });
+  });
+
+  it('a relabelled pod its ReplicaSet already released (no owner any more) is already-contained', async () => {
+    const request = detach();
+    cluster.addPod(
+      victimPod(request, {
+        labels: { app: 'quarantined-victim' },
+        annotations: { [DETACHED_LABELS_ANNOTATION]: '{"app":"victim"}' },
+      }),
+    );
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:detach-from-controller')).toMatchObject({
+      status: 'already-contained',
+      evidence: { originalLabels: 'app=victim' },
+    });
+    expect(result.release).toContain('--overwrite app=victim');
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('a pod without a controller, or with a non-ReplicaSet controller, is skipped', async () => {
+    const request = detach();
+    cluster.addPod(victimPod(request));
+    expect(outcomeOf(await contain(request), 'eks:detach-from-controller').detail).toMatch(
+      /has no controller/,
+    );
+    cluster.addPod(victimPod(request, { owner: { ...owner, kind: 'StatefulSet' } }));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:detach-from-controller')).toMatchObject({ status: 'skipped' });
+    expect(outcomeOf(result, 'eks:detach-from-controller').detail).toMatch(
+      /controlled by StatefulSet\/.*only ReplicaSet/,
+    );
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('selector logic: In relabels, Exists removes, exclusion-only selectors cannot be left', () => {
+    const labels = { app: 'web', tier: 'front', canary: '' };
+    const selector = {
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['front', 'back'] },
+        { key: 'canary', operator: 'Exists' },
+        { key: 'legacy', operator: 'DoesNotExist' },
+      ],
+    };
+    expect(selectorMatches(selector, labels)).toBe(true);
+    expect(relabelling(selector, labels)).toEqual({
+      app: 'quarantined-web',
+      tier: 'quarantined-front',
+      canary: null,
+    });
+    expect(
+      relabelling({ matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] }, labels),
+    ).toEqual({});
+    expect(quarantinedValue('')).toBe('quarantined');
+    expect(quarantinedValue('x'.repeat(63))).toHaveLength(63);
+    expect(quarantinedValue(`${'a'.repeat(50)}-b`)).toMatch(/^quarantined-a+$/);
+  });
+});
+
+// ---------------------------------------------------------------- re-runs and dry runs
+
+describe('re-runs and dry runs', () => {
+  const everything = () =>
+    requestFrom('eks-runc-container-escape.json', (r) => {
+      r.actions = [
+        'eks:label-pod',
+        'eks:isolate-pod-network',
+        'eks:cordon-node',
+        'eks:detach-from-controller',
+      ];
+    });
+  function seed(request: Request) {
+    cluster.addPod(
+      victimPod(request, {
+        owner: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'rs',
+          uid: 'u',
+          controller: true,
+        },
+      }),
+    );
+    cluster.replicaSets.set(`ops-tools/rs`, {
+      spec: { selector: { matchLabels: { app: 'victim' } } },
+    });
+    cluster.addNode('ip-10-0-1-23.ec2.internal');
+  }
+
+  it('a second run changes nothing and reports already-contained for every action', async () => {
+    const request = everything();
+    seed(request);
+    const first = await contain(request);
+    expect(first.outcomes.every((o) => o.status === 'contained')).toBe(true);
+    const objects = clone({
+      pods: [...cluster.pods],
+      nodes: [...cluster.nodes],
+      policies: [...cluster.policies],
+    });
+    cluster.calls = [];
+    const second = await contain(request);
+    expect(second.outcomes.map((o) => o.status)).toEqual([
+      'already-contained',
+      'already-contained',
+      'already-contained',
+      'already-contained',
+    ]);
+    expect(cluster.writes()).toEqual([]);
+    expect({
+      pods: [...cluster.pods],
+      nodes: [...cluster.nodes],
+      policies: [...cluster.policies],
+    }).toEqual(objects);
+    expect(second.release).toBe(first.release);
+  });
+
+  it('dry run: only reads, every action dry-run saying what it would do', async () => {
+    const request = everything();
+    const dry = parseContainmentRequest({ ...request, dryRun: true }, 'eks-pod');
+    seed(request);
+    const before = clone({ pods: [...cluster.pods], nodes: [...cluster.nodes] });
+    const result = await contain(dry);
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'dry-run',
+      'dry-run',
+      'dry-run',
+      'dry-run',
+    ]);
+    expect(result.outcomes.map((o) => o.detail.split(' ').slice(0, 2).join(' '))).toEqual([
+      'would label',
+      'would create',
+      'would cordon',
+      'would relabel',
+    ]);
+    expect(new Set(cluster.calls.map((c) => KUBE_CALLS[c.method].verb))).toEqual(
+      new Set(['get', 'list']),
+    );
+    expect(cluster.policies.size).toBe(0);
+    expect({ pods: [...cluster.pods], nodes: [...cluster.nodes] }).toEqual(before);
+    expect(result.release).toBeUndefined();
+  });
+
+  it('dry run on a contained pod says nothing would change; a failed read stays failed', async () => {
+    const request = everything();
+    seed(request);
+    await contain(request);
+    cluster.calls = [];
+    cluster.failNext.set('listNode', forbidden('list', 'nodes'));
+    cluster.nodes.get('ip-10-0-1-23.ec2.internal')!.spec!.unschedulable = false;
+    const result = await contain(parseContainmentRequest({ ...request, dryRun: true }, 'eks-pod'));
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'dry-run',
+      'dry-run',
+      'failed',
+      'dry-run',
+    ]);
+    expect(outcomeOf(result, 'eks:label-pod').detail).toMatch(
+      /^would change nothing, already done: /,
+    );
+    expect(outcomeOf(result, 'eks:cordon-node').detail).toContain(
+      '(missing permission: list nodes)',
+    );
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('outcomes come back in the order of the request; the label still goes first', async () => {
+    const request = named((r) => {
+      r.actions = ['eks:isolate-pod-network', 'eks:label-pod'];
+    });
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    expect(result.outcomes.map((o) => o.action)).toEqual([
+      'eks:isolate-pod-network',
+      'eks:label-pod',
+    ]);
+    expect(cluster.writes().map((c) => c.method)).toEqual([
+      'patchNamespacedPod',
+      'createNamespacedNetworkPolicy',
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- least privilege, per action
+
+describe('each action calls only what shared/actions.ts declares for it', () => {
+  const triples = (action: ActionId) =>
+    new Set(
+      ACTIONS[action].rbac.flatMap((rule) =>
+        rule.verbs.map((verb) => `${rule.apiGroup}/${rule.resource}/${verb}`),
+      ),
+    );
+
+  it.each([
+    'eks:label-pod',
+    'eks:isolate-pod-network',
+    'eks:cordon-node',
+    'eks:detach-from-controller',
+  ] as const)('%s', async (action) => {
+    for (const request of [named(), byContainer()]) {
+      cluster = new FakeCluster();
+      const only = parseContainmentRequest({ ...request, actions: [action] }, 'eks-pod');
+      cluster.addPod(
+        victimPod(only, {
+          owner: {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: 'rs',
+            uid: 'u',
+            controller: true,
+          },
+        }),
+      );
+      cluster.replicaSets.set(`${only.target.namespace}/rs`, {
+        spec: { selector: { matchLabels: { app: 'victim' } } },
+      });
+      cluster.addNode('ip-10-0-1-23.ec2.internal');
+      const result = await contain(only);
+      expect(result.outcomes[0]?.status).toBe('contained');
+      const used = cluster.calls.map(({ method }) => {
+        const { apiGroup, resource, verb } = KUBE_CALLS[method];
+        return `${apiGroup}/${resource}/${verb}`;
+      });
+      const declared = triples(action);
+      expect(used.filter((permission) => !declared.has(permission))).toEqual([]);
+    }
+  });
+});
