@@ -226,6 +226,21 @@ function actionLines(evaluation: Evaluation, response: Response): string[] {
   });
 }
 
+/**
+ * How to undo: the function's own words when it ran; otherwise our hint, but only where
+ * something may have changed (a plan, or a failure that may have been partial).
+ */
+function releaseFor(
+  evaluation: Evaluation,
+  response: Response,
+  status: Status,
+): string | undefined {
+  if (response.release !== undefined) return response.release;
+  return status === 'DRY RUN' || status === 'CONTAINMENT FAILED'
+    ? releaseHint(evaluation)
+    : undefined;
+}
+
 function releaseLabel(status: Status): string {
   if (status === 'DRY RUN') return 'Release (once contained):';
   if (status === 'CONTAINMENT FAILED') return 'Release (undo any partial change):';
@@ -283,7 +298,8 @@ function renderText(
     if (response.failure) push(`  CONTAINMENT FAILED: ${response.failure}`);
     if (evaluation.hostSignals.length > 0)
       push(`  host-compromise signals: ${evaluation.hostSignals.join('; ')}`);
-    if (evaluation.actions.includes('eks:isolate-pod-network')) {
+    // The function says this itself when it ran; a plan or dry run needs it said here.
+    if (evaluation.actions.includes('eks:isolate-pod-network') && response.notes.length === 0) {
       push(
         '  note: the NetworkPolicy is enforced only if the cluster network plugin enforces NetworkPolicies; whether established flows are cut depends on that plugin',
       );
@@ -292,7 +308,7 @@ function renderText(
     push(`  none - ${evaluation.reason}`);
   }
   for (const note of response.notes) push(`  note: ${note}`);
-  const release = response.release ?? releaseHint(evaluation);
+  const release = releaseFor(evaluation, response, status);
   if (release) push('', `${releaseLabel(status)} ${release}`);
 
   const [process, ...ancestors] = finding.lineage;
@@ -395,7 +411,7 @@ function renderSlack(
     const cut = description.slice(0, SLACK_DESCRIPTION_MAX_CHARS);
     description = `${cut.slice(0, Math.max(cut.lastIndexOf('\n'), 0))}\n… cut; the email alert has everything`;
   }
-  const release = response.release ?? releaseHint(evaluation);
+  const release = releaseFor(evaluation, response, status);
   const nextSteps = [
     `Open the finding: ${forSlack(consoleUrl(finding) as CleanText)}`,
     ...(release ? [`Release: ${forSlack(release as CleanText)}`] : []),
@@ -417,7 +433,7 @@ function renderSlack(
     },
     metadata: {
       threadId: finding.id,
-      summary: subject,
+      summary: forSlack(subject as CleanText),
       eventType: 'GuardDutyRuntimeResponse',
       relatedResources: evaluation.target ? [targetLabel(evaluation.target)] : [],
       additionalContext: { findingId: finding.id, decision: evaluation.decision, status },
@@ -472,7 +488,7 @@ function shortSlack(
     },
     metadata: {
       threadId: id,
-      summary,
+      summary: forSlack(summary as CleanText),
       eventType: 'GuardDutyRuntimeResponse',
       relatedResources: [],
       additionalContext: { findingId: id },
@@ -530,7 +546,7 @@ export function renderBudgetAlert(
   const slack = shortSlack(
     `budget-${surface}-${windowEnds.getTime()}`,
     `:rotating_light: Responder budget exhausted: ${surface}`,
-    text,
+    forSlack(text as CleanText),
     subject,
     [],
   );

@@ -10,12 +10,16 @@ import {
   type ActionId,
   type ActionOutcome,
   type ContainmentRequest,
+  type ContainmentResult,
   type OutcomeStatus,
   type Surface,
   type Target,
 } from './contracts.js';
 import { describeIssues } from './finding-schema.js';
-import { cleanText } from './sanitize.js';
+import { cleanText, cleanWithin } from './sanitize.js';
+
+/** An outcome's detail must fit the contract (`ActionOutcomeSchema`: 2000 characters). */
+const DETAIL_MAX = 2000;
 
 /** A request for one surface, with the target narrowed to that surface. */
 export type RequestFor<S extends Surface> = ContainmentRequest & {
@@ -178,7 +182,7 @@ export function outcome(
   return {
     action,
     status,
-    detail: cleanText(detail, 'description'),
+    detail: cleanWithin(detail, DETAIL_MAX),
     ...(evidence ? { evidence } : {}),
   };
 }
@@ -195,7 +199,7 @@ export function failedOutcome(
   return {
     action,
     status: 'failed',
-    detail: cleanText(`${step}: ${facts.summary}`, 'description'),
+    detail: cleanWithin(`${step}: ${facts.summary}`, DETAIL_MAX),
     retryable: facts.retryable,
     ...(evidence ? { evidence } : {}),
   };
@@ -203,7 +207,7 @@ export function failedOutcome(
 
 /** A failed outcome for a reason that is not an exception (e.g. a resource that does not exist). */
 export function failedBecause(action: ActionId, detail: string, retryable: boolean): ActionOutcome {
-  return { action, status: 'failed', detail: cleanText(detail, 'description'), retryable };
+  return { action, status: 'failed', detail: cleanWithin(detail, DETAIL_MAX), retryable };
 }
 
 /** Outcomes for the actions of a request that were not run because an earlier step decided. */
@@ -213,6 +217,20 @@ export function sameForAll(
   detail: string,
 ): ActionOutcome[] {
   return request.actions.map((action) => outcome(action, status, detail));
+}
+
+/**
+ * The last step of every containment function: whatever an action wrote, the result fits
+ * the contract's limits (detail 2000, note 1000, 20 notes, release 2000), so the router
+ * never has to reject a real result for its size.
+ */
+export function fitContract(result: ContainmentResult): ContainmentResult {
+  return {
+    findingId: result.findingId,
+    outcomes: result.outcomes.map((o) => ({ ...o, detail: cleanWithin(o.detail, DETAIL_MAX) })),
+    notes: (result.notes ?? []).slice(0, 20).map((note) => cleanWithin(note, 1000)),
+    ...(result.release === undefined ? {} : { release: cleanWithin(result.release, 2000) }),
+  };
 }
 
 /** Bound evidence so it travels in a Lambda response and an alert (about `maxBytes` of JSON). */

@@ -90,6 +90,21 @@ export function cleanText(value: string, kind: FieldKind = 'name'): CleanText {
   return marked as CleanText;
 }
 
+/**
+ * `cleanText`, then cut so the escaped result fits `maxChars` (escaping can make a value
+ * several times longer than the raw limit). For values with a hard size limit downstream,
+ * such as an outcome's detail in the function contract.
+ */
+export function cleanWithin(value: string, maxChars: number): CleanText {
+  const clean = cleanText(value, 'description');
+  if (clean.length <= maxChars) return clean;
+  const marker = '…[cut]';
+  let end = maxChars - marker.length;
+  // Never end on the first half of a surrogate pair.
+  if (/[\uD800-\uDBFF]/.test(clean.charAt(end - 1))) end -= 1;
+  return `${clean.slice(0, end)}${marker}` as CleanText;
+}
+
 /** `cleanText` for optional fields: anything that is not a non-empty string becomes undefined. */
 export function cleanOptional(value: unknown, kind: FieldKind = 'name'): CleanText | undefined {
   return typeof value === 'string' && value.length > 0 ? cleanText(value, kind) : undefined;

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentResult } from '../../shared/contracts.js';
 import { CONNECT_PERMISSION, eksKubeConfig } from './connect.js';
 import { containPodIn } from './contain.js';
@@ -45,7 +45,7 @@ export async function handler(event: unknown): Promise<ContainmentResult> {
     logger.info('containment finished', {
       outcomes: result.outcomes.map(({ action, status, detail }) => ({ action, status, detail })),
     });
-    return result;
+    return fitContract(result);
   } finally {
     logger.resetKeys();
   }

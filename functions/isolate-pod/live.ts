@@ -1,5 +1,5 @@
 /** `replay --live`: the same containment as the Lambda, in-process, through a local kubeconfig's current context. */
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentRequest, ContainmentResult } from '../../shared/contracts.js';
 import { fileKubeConfig } from './connect.js';
 import { containPodIn } from './contain.js';
@@ -9,5 +9,7 @@ export async function containLive(
   options: { kubeconfig?: string },
 ): Promise<ContainmentResult> {
   const parsed = parseContainmentRequest(request, 'eks-pod');
-  return containPodIn(parsed, () => Promise.resolve(fileKubeConfig(options.kubeconfig)));
+  return fitContract(
+    await containPodIn(parsed, () => Promise.resolve(fileKubeConfig(options.kubeconfig))),
+  );
 }

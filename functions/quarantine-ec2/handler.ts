@@ -7,7 +7,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentResult } from '../../shared/contracts.js';
 import { INSTANCE_ID } from '../../shared/identifiers.js';
 import { containInstance, type Ec2Deps } from './contain.js';
@@ -43,7 +43,7 @@ export async function handler(event: unknown): Promise<ContainmentResult> {
     logger.info('containment finished', {
       outcomes: result.outcomes.map(({ action, status, detail }) => ({ action, status, detail })),
     });
-    return result;
+    return fitContract(result);
   } finally {
     logger.resetKeys();
   }

@@ -1,5 +1,5 @@
 /** `replay --live`: the same containment as the Lambda, in-process, with the default credential chain. */
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentRequest, ContainmentResult } from '../../shared/contracts.js';
 import { containInstance } from './contain.js';
 import { ec2Deps } from './handler.js';
@@ -9,5 +9,5 @@ export async function containLive(
   _options: { kubeconfig?: string },
 ): Promise<ContainmentResult> {
   const parsed = parseContainmentRequest(request, 'ec2-instance');
-  return containInstance(parsed, ec2Deps(parsed.region));
+  return fitContract(await containInstance(parsed, ec2Deps(parsed.region)));
 }

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentResult } from '../../shared/contracts.js';
 import { ECS_MAX_ATTEMPTS, stopTask } from './stop-task.js';
 
@@ -33,7 +33,7 @@ export async function handler(event: unknown): Promise<ContainmentResult> {
     for (const { action, status, retryable, detail } of result.outcomes) {
       logger.info('outcome', { action, status, retryable, detail });
     }
-    return result;
+    return fitContract(result);
   } finally {
     logger.resetKeys();
   }

@@ -3,7 +3,7 @@
  * credential chain. The SDK honours AWS_ENDPOINT_URL, so this also runs against an emulator.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { parseContainmentRequest } from '../../shared/containment.js';
+import { fitContract, parseContainmentRequest } from '../../shared/containment.js';
 import type { ContainmentRequest, ContainmentResult } from '../../shared/contracts.js';
 import { ECS_MAX_ATTEMPTS, stopTask } from './stop-task.js';
 
@@ -15,7 +15,7 @@ export async function containLive(
   const parsed = parseContainmentRequest(request, 'ecs-task');
   const ecs = new ECSClient({ region: parsed.region, maxAttempts: ECS_MAX_ATTEMPTS });
   try {
-    return await stopTask(parsed, { ecs });
+    return fitContract(await stopTask(parsed, { ecs }));
   } finally {
     ecs.destroy();
   }

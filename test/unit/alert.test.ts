@@ -13,7 +13,7 @@ import { evaluate } from '../../shared/decide.js';
 import { defaultPolicy } from '../../shared/policy.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { loadEvent } from '../helpers.js';
-import { FORBIDDEN, hostileString } from './sanitize.test.js';
+import { FORBIDDEN, hostileString } from '../hostile.js';
 
 const policy = defaultPolicy();
 const evaluationOf = (name: string) => evaluate(loadEvent(name), policy);

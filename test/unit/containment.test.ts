@@ -175,3 +175,20 @@ describe('boundedEvidence', () => {
     expect(JSON.stringify(big).length).toBeLessThan(1000);
   });
 });
+
+describe('fitContract', () => {
+  it('keeps any result within the contract limits, so the router never rejects it for size', async () => {
+    const { ContainmentResultSchema } = await import('../../shared/contracts.js');
+    const { fitContract } = await import('../../shared/containment.js');
+    const huge = '\u202E'.repeat(5000);
+    const fitted = fitContract({
+      findingId: 'a'.repeat(32),
+      outcomes: [{ action: 'ecs:stop-task', status: 'failed', retryable: false, detail: huge }],
+      notes: Array.from({ length: 30 }, () => huge),
+      release: huge,
+    });
+    expect(() => ContainmentResultSchema.parse(fitted)).not.toThrow();
+    expect(fitted.outcomes[0]!.detail.endsWith('…[cut]')).toBe(true);
+    expect(fitted.notes).toHaveLength(20);
+  });
+});

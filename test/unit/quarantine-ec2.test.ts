@@ -80,12 +80,10 @@ function runningInstance(
     ],
   });
   ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: interfaces });
-  ec2Mock
-    .on(DescribeInstanceAttributeCommand)
-    .resolves({
-      DisableApiTermination: { Value: false },
-      InstanceInitiatedShutdownBehavior: { Value: 'terminate' },
-    });
+  ec2Mock.on(DescribeInstanceAttributeCommand).resolves({
+    DisableApiTermination: { Value: false },
+    InstanceInitiatedShutdownBehavior: { Value: 'terminate' },
+  });
   ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
     SecurityGroups: [
       {
@@ -173,15 +171,13 @@ describe('quarantine-ec2 with mocked EC2', () => {
 
   it('partial failure: names the interface that failed; the others are still quarantined', async () => {
     runningInstance();
-    ec2Mock
-      .on(ModifyNetworkInterfaceAttributeCommand, { NetworkInterfaceId: 'eni-b' })
-      .rejects(
-        Object.assign(new Error('boom'), {
-          name: 'InternalError',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
-        }),
-      );
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand, { NetworkInterfaceId: 'eni-b' }).rejects(
+      Object.assign(new Error('boom'), {
+        name: 'InternalError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
     const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
     const outcome = result.outcomes[0]!;
     expect(outcome).toMatchObject({ status: 'failed', retryable: true });
@@ -254,22 +250,20 @@ describe('quarantine-ec2 with mocked EC2', () => {
 
   it('exempt (tag value other than "false") is skipped; "false" is not exempt', async () => {
     runningInstance();
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .resolves({
-        Reservations: [
-          {
-            OwnerId: '123456789012',
-            Instances: [
-              {
-                InstanceId: INSTANCE,
-                State: { Name: 'running' },
-                Tags: [{ Key: 'guardduty-responder/exempt', Value: 'yes' }],
-              },
-            ],
-          },
-        ],
-      });
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          OwnerId: '123456789012',
+          Instances: [
+            {
+              InstanceId: INSTANCE,
+              State: { Name: 'running' },
+              Tags: [{ Key: 'guardduty-responder/exempt', Value: 'yes' }],
+            },
+          ],
+        },
+      ],
+    });
     const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
     expect(result.outcomes[0]).toMatchObject({ status: 'skipped' });
     expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)).toHaveLength(0);
