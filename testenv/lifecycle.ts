@@ -141,7 +141,7 @@ function shellQuote(value: string): string {
 const SERVICE_NAMES = ['token-webhook', 'etcd', 'moto', 'kube-apiserver'] as const;
 // Bumped when what `up` starts changes (flags, webhook principals): an environment started
 // by older code is restarted instead of reused.
-const ENVIRONMENT_REVISION = 2;
+const ENVIRONMENT_REVISION = 3;
 
 async function startRun(
   paths: Layout,

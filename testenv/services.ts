@@ -95,11 +95,14 @@ function cleanEnv(extra: Record<string, string>, dropPrefixes: string[]): NodeJS
 
 // ---------------------------------------------------------------- moto
 
+const TESTENV_DIR = path.dirname(fileURLToPath(import.meta.url));
+
 export async function startMoto(moto: MotoInstall, port: number, runDir: string) {
   return startService({
     name: 'moto',
     command: moto.python,
-    args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+    // moto's own server, with request handling serialized (see moto_serialized.py).
+    args: [path.join(TESTENV_DIR, 'moto_serialized.py'), '127.0.0.1', String(port)],
     port,
     logFile: path.join(runDir, 'moto.log'),
     runDir,

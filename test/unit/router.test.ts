@@ -244,6 +244,26 @@ describe('router: containment failed -> CONTAINMENT FAILED alert, then the invoc
     expect(error).toBeNull();
   });
 
+  it('the function does not exist: alerted once, not retried', async () => {
+    lambdaMock.on(InvokeCommand).rejects(
+      Object.assign(
+        new Error(
+          'Function not found: arn:aws:lambda:us-east-1:123456789012:function:gdrr-isolate-pod',
+        ),
+        {
+          name: 'ResourceNotFoundException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 404 },
+        },
+      ),
+    );
+    const error = await expectFailure(
+      loadEvent('eks-reverse-shell.json'),
+      /invoking gdrr-isolate-pod failed: ResourceNotFoundException/,
+    );
+    expect(error).toBeNull();
+  });
+
   it('the call timed out', async () => {
     lambdaMock.on(InvokeCommand).callsFake(() => new Promise(() => {}));
     await expectFailure(
