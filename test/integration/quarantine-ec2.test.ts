@@ -306,7 +306,7 @@ describe('quarantine-ec2 against moto', () => {
   it('concurrent containments in one VPC share one pair of groups', async () => {
     const [a, b, c] = await Promise.all([launch(), launch(), launch()]);
     const results = await Promise.all(
-      [a!, b!, c!].map(({ instanceId }) => containInstance(request(instanceId), deps())),
+      [a, b, c].map(({ instanceId }) => containInstance(request(instanceId), deps())),
     );
     for (const result of results) expect(result.outcomes[0]!.status).toBe('contained');
     const groups = await responderGroups();

@@ -1,0 +1,114 @@
+/**
+ * Bundles built to explain cold import: the baseline alone, and the baseline plus one
+ * dependency (the exports a function uses from it). A probe's import time minus the
+ * baseline's is that dependency's share of a function's cold start.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { OUT_DIR, REPO_ROOT } from '../out-dir.js';
+import { productionOptions } from './esbuild-options.js';
+
+export const BASELINE = 'baseline (Powertools logger + tracer)';
+
+export interface Probe {
+  name: string;
+  /** Module source appended to the baseline entry. */
+  exports: string;
+}
+
+export const PROBES: readonly Probe[] = [
+  {
+    name: '@aws-sdk/client-lambda',
+    exports: "export { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';",
+  },
+  {
+    name: '@aws-sdk/client-sns',
+    exports: "export { SNSClient, PublishCommand } from '@aws-sdk/client-sns';",
+  },
+  {
+    name: '@aws-sdk/client-dynamodb',
+    exports: "export { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';",
+  },
+  {
+    name: '@aws-lambda-powertools/metrics',
+    exports: "export { Metrics } from '@aws-lambda-powertools/metrics';",
+  },
+  {
+    name: 'zod',
+    exports: "export { z } from 'zod';",
+  },
+  {
+    name: 'he',
+    exports: "import he from 'he';\nexport { he };",
+  },
+  {
+    name: '@smithy/signature-v4',
+    exports:
+      "export { SignatureV4 } from '@smithy/signature-v4';\nexport { Hash } from '@smithy/hash-node';",
+  },
+  {
+    name: '@aws-sdk/client-ec2',
+    exports: "export { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2';",
+  },
+  {
+    name: '@aws-sdk/client-auto-scaling',
+    exports: "export { AutoScalingClient } from '@aws-sdk/client-auto-scaling';",
+  },
+  {
+    name: '@aws-sdk/client-elastic-load-balancing-v2',
+    exports:
+      "export { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';",
+  },
+  {
+    name: '@aws-sdk/client-ecs',
+    exports: "export { ECSClient, DescribeTasksCommand } from '@aws-sdk/client-ecs';",
+  },
+  {
+    name: '@aws-sdk/client-eks',
+    exports: "export { EKSClient, DescribeClusterCommand } from '@aws-sdk/client-eks';",
+  },
+  {
+    name: '@kubernetes/client-node',
+    exports:
+      "export { KubeConfig, CoreV1Api, NetworkingV1Api, AppsV1Api } from '@kubernetes/client-node';",
+  },
+];
+
+const slug = (name: string) => name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '');
+
+async function buildEntry(name: string, contents: string): Promise<string> {
+  const dir = join(OUT_DIR, 'probes', slug(name));
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, 'index.mjs');
+  await build({
+    ...productionOptions(),
+    stdin: { contents, resolveDir: REPO_ROOT, sourcefile: `${slug(name)}.ts`, loader: 'ts' },
+    outfile,
+  });
+  return outfile;
+}
+
+const baselineSource = "export * from './bench/bundles/baseline-entry.ts';\n";
+
+export const allDependenciesOf = (fn: string) => `all probed dependencies of ${fn}`;
+
+/**
+ * Build the baseline, every probe, and per function one bundle with all of its probed
+ * dependencies (no project code) into bench/out/probes/; returns name → file.
+ */
+export async function buildProbes(
+  packagesByFunction: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  files.set(BASELINE, await buildEntry('baseline', baselineSource));
+  for (const probe of PROBES) {
+    files.set(probe.name, await buildEntry(probe.name, `${baselineSource}${probe.exports}\n`));
+  }
+  for (const [fn, packages] of packagesByFunction) {
+    const exports = PROBES.filter((probe) => packages.has(probe.name)).map((p) => p.exports);
+    const name = allDependenciesOf(fn);
+    files.set(name, await buildEntry(name, [baselineSource, ...exports].join('\n')));
+  }
+  return files;
+}

@@ -1,0 +1,89 @@
+/**
+ * The functions' production bundles: `npm run build`, then a private copy in bench/out/ so
+ * a concurrent build (which empties dist/) cannot change a bundle while it is measured.
+ * A function whose bundle the build did not produce is built here with the same options,
+ * and a function without a handler is reported missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { OUT_DIR, REPO_ROOT } from '../out-dir.js';
+import { productionOptions } from './esbuild-options.js';
+
+/** The functions the issue names, whether or not they exist yet. */
+const EXPECTED_FUNCTIONS = ['router', 'quarantine-ec2', 'stop-task', 'isolate-pod'];
+
+export interface BundleFile {
+  name: string;
+  /** The measured copy, or null when there is no bundle. */
+  file: string | null;
+  origin: 'npm run build' | 'bench build (same options)' | 'missing';
+  problem?: string;
+}
+
+export interface BuildRun {
+  ok: boolean;
+  /** The tail of the build's output, for the report when it failed. */
+  output: string;
+}
+
+const handlerOf = (name: string) => join(REPO_ROOT, 'functions', name, 'handler.ts');
+
+function functionNames(): string[] {
+  const present = readdirSync(join(REPO_ROOT, 'functions')).filter((name) =>
+    existsSync(handlerOf(name)),
+  );
+  return [...new Set([...EXPECTED_FUNCTIONS, ...present])];
+}
+
+export function runBuildScript(): BuildRun {
+  const run = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim();
+  return { ok: run.status === 0, output: output.split('\n').slice(-15).join('\n') };
+}
+
+async function buildHere(name: string, outfile: string): Promise<string | undefined> {
+  try {
+    await build({ ...productionOptions(), entryPoints: [handlerOf(name)], outfile });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n').slice(0, 5).join(' ') : String(error);
+  }
+}
+
+async function bundleOf(name: string, builtSince: number): Promise<BundleFile> {
+  if (!existsSync(handlerOf(name))) {
+    return {
+      name,
+      file: null,
+      origin: 'missing',
+      problem: `functions/${name}/handler.ts does not exist`,
+    };
+  }
+  const copy = join(OUT_DIR, 'bundles', name, 'index.mjs');
+  mkdirSync(join(OUT_DIR, 'bundles', name), { recursive: true });
+  const built = join(REPO_ROOT, 'dist', name, 'index.mjs');
+  try {
+    if (statSync(built).mtimeMs >= builtSince) {
+      copyFileSync(built, copy);
+      return { name, file: copy, origin: 'npm run build' };
+    }
+  } catch {
+    // Not built, or removed by a concurrent build: build it here below.
+  }
+  const problem = await buildHere(name, copy);
+  return problem === undefined
+    ? { name, file: copy, origin: 'bench build (same options)' }
+    : { name, file: null, origin: 'missing', problem: `build failed: ${problem}` };
+}
+
+/** Build with the project's script and collect one bundle (or a reason) per function. */
+export async function productionBundles(): Promise<{ build: BuildRun; bundles: BundleFile[] }> {
+  // mtime has a coarser resolution than Date.now() on some file systems.
+  const builtSince = Date.now() - 1000;
+  const buildRun = runBuildScript();
+  const bundles: BundleFile[] = [];
+  for (const name of functionNames()) bundles.push(await bundleOf(name, builtSince));
+  return { build: buildRun, bundles };
+}
