@@ -22,7 +22,7 @@ import {
   snapshotVolumes,
 } from './after-quarantine.js';
 import { describeInstance, type InstanceFacts } from './describe.js';
-import { describePlan, isQuarantined, lookUpGroups, quarantine } from './quarantine.js';
+import { describePlan, isQuarantined, knownGroups, quarantine } from './quarantine.js';
 import { tagValue } from './record.js';
 
 export interface Ec2Deps {
@@ -120,7 +120,7 @@ export async function containInstance(request: Request, deps: Ec2Deps): Promise<
       notes: [],
     };
 
-  const groups = await lookUpGroups(deps.ec2, facts).catch(() => ({}));
+  const groups = knownGroups(facts);
   if (request.dryRun) {
     const outcomes = request.actions.map((action) =>
       outcome(

@@ -6,7 +6,9 @@ import {
   type EC2Client,
   type Instance,
   type NetworkInterface,
+  type SecurityGroup,
 } from '@aws-sdk/client-ec2';
+import { describeResponderGroups } from './groups.js';
 import type { Tag } from './record.js';
 
 export interface InterfaceFacts {
@@ -28,6 +30,8 @@ export interface InstanceFacts {
   volumes: { volumeId: string; device: string }[];
   terminationProtection: boolean | undefined;
   shutdownBehavior: string | undefined;
+  /** The responder's untrack/quarantine groups in the region (undefined when the read failed). */
+  responderGroups: SecurityGroup[] | undefined;
 }
 
 const tagsOf = (list: { Key?: string; Value?: string }[] | undefined): Tag[] =>
@@ -66,7 +70,7 @@ export async function describeInstance(
   ec2: EC2Client,
   instanceId: string,
 ): Promise<InstanceFacts | null> {
-  const [reservations, interfaces, protection, shutdown] = await Promise.all([
+  const [reservations, interfaces, protection, shutdown, responderGroups] = await Promise.all([
     ec2
       .send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))
       .catch((error: unknown) => {
@@ -94,6 +98,7 @@ export async function describeInstance(
         }),
       ),
     ),
+    attribute(() => describeResponderGroups(ec2)),
   ]);
   const reservation = reservations?.Reservations?.[0];
   const instance: Instance | undefined = reservation?.Instances?.find(
@@ -115,5 +120,6 @@ export async function describeInstance(
     ),
     terminationProtection: protection?.DisableApiTermination?.Value,
     shutdownBehavior: shutdown?.InstanceInitiatedShutdownBehavior?.Value,
+    responderGroups,
   };
 }

@@ -53,26 +53,46 @@ const roleOf = (group: SecurityGroup): GroupRole | undefined => {
   return role === 'untrack' || role === 'quarantine' ? role : undefined;
 };
 
-async function lookUp(
-  ec2: EC2Client,
+/** The responder's groups found in `groups`, by role, for one VPC. */
+export function responderGroupsIn(
+  groups: readonly SecurityGroup[],
   vpcId: string,
-): Promise<Partial<Record<GroupRole, SecurityGroup>>> {
-  const found = await ec2.send(
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: Object.values(GROUP_NAME) },
-      ],
-    }),
-  );
+): Partial<Record<GroupRole, SecurityGroup>> {
   const byRole: Partial<Record<GroupRole, SecurityGroup>> = {};
-  for (const group of found.SecurityGroups ?? []) {
+  for (const group of groups) {
+    if (group.VpcId !== undefined && group.VpcId !== vpcId) continue;
     const role =
       roleOf(group) ??
       (Object.keys(GROUP_NAME) as GroupRole[]).find((r) => GROUP_NAME[r] === group.GroupName);
     if (role && !byRole[role]) byRole[role] = group;
   }
   return byRole;
+}
+
+/**
+ * The responder's groups in every VPC of the region, by name: cheap, and independent of
+ * the instance, so it runs in the same round trip as the instance's description.
+ */
+export async function describeResponderGroups(
+  ec2: EC2Client,
+  vpcIds?: string[],
+): Promise<SecurityGroup[]> {
+  const found = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        ...(vpcIds ? [{ Name: 'vpc-id', Values: vpcIds }] : []),
+        { Name: 'group-name', Values: Object.values(GROUP_NAME) },
+      ],
+    }),
+  );
+  return found.SecurityGroups ?? [];
+}
+
+async function lookUp(
+  ec2: EC2Client,
+  vpcId: string,
+): Promise<Partial<Record<GroupRole, SecurityGroup>>> {
+  return responderGroupsIn(await describeResponderGroups(ec2, [vpcId]), vpcId);
 }
 
 const ignoring = (names: string[]) => (error: unknown) => {
@@ -150,8 +170,9 @@ async function create(ec2: EC2Client, vpcId: string, role: GroupRole): Promise<S
 export async function ensureQuarantineGroups(
   ec2: EC2Client,
   vpcId: string,
+  known?: Partial<Record<GroupRole, SecurityGroup>>,
 ): Promise<QuarantineGroups> {
-  const found = await lookUp(ec2, vpcId);
+  const found = known ?? (await lookUp(ec2, vpcId));
   const [untrack, quarantine] = await Promise.all(
     (['untrack', 'quarantine'] as const).map(async (role) => {
       const group = found[role] ?? (await create(ec2, vpcId, role));
@@ -160,13 +181,4 @@ export async function ensureQuarantineGroups(
     }),
   );
   return { untrack: untrack!, quarantine: quarantine! };
-}
-
-/** Look up the groups of a VPC without creating anything (dry run, already-contained check). */
-export async function findQuarantineGroups(
-  ec2: EC2Client,
-  vpcId: string,
-): Promise<Partial<QuarantineGroups>> {
-  const found = await lookUp(ec2, vpcId);
-  return { untrack: found.untrack?.GroupId, quarantine: found.quarantine?.GroupId };
 }

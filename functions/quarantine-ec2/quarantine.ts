@@ -12,7 +12,7 @@ import {
 import { describeError, failedBecause, outcome } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
 import type { InstanceFacts, InterfaceFacts } from './describe.js';
-import { ensureQuarantineGroups, findQuarantineGroups, type QuarantineGroups } from './groups.js';
+import { ensureQuarantineGroups, responderGroupsIn, type QuarantineGroups } from './groups.js';
 import {
   decodeOriginalGroups,
   encodeOriginalGroups,
@@ -59,14 +59,14 @@ export function isQuarantined(
   );
 }
 
-/** Look up (never create) the groups of every VPC the instance's interfaces are in. */
-export async function lookUpGroups(
-  ec2: EC2Client,
-  facts: InstanceFacts,
-): Promise<Record<string, Partial<QuarantineGroups>>> {
-  const vpcs = vpcsOf(facts.interfaces);
-  const found = await Promise.all(vpcs.map((vpc) => findQuarantineGroups(ec2, vpc)));
-  return Object.fromEntries(vpcs.map((vpc, i) => [vpc, found[i]!]));
+/** The responder's groups per VPC of the instance, from what `describeInstance` read. */
+export function knownGroups(facts: InstanceFacts): Record<string, Partial<QuarantineGroups>> {
+  return Object.fromEntries(
+    vpcsOf(facts.interfaces).map((vpc) => {
+      const found = responderGroupsIn(facts.responderGroups ?? [], vpc);
+      return [vpc, { untrack: found.untrack?.GroupId, quarantine: found.quarantine?.GroupId }];
+    }),
+  );
 }
 
 /**
@@ -112,17 +112,25 @@ const permissionFor = (eni: InterfaceFacts) =>
 function recordCalls(
   input: QuarantineInput,
   interfaces: InterfaceFacts[],
+  groupsByVpc: Record<string, QuarantineGroups>,
 ): (() => Promise<unknown>)[] {
   const { ec2, facts, findingId, now } = input;
+  // Never record one of our own groups as an "original": after an earlier run that moved
+  // an interface but could not tag it, release must not restore the quarantine.
+  const ours = new Set(Object.values(groupsByVpc).flatMap((g) => [g.untrack, g.quarantine]));
   const interfaceRecords = interfaces
     .filter((eni) => decodeOriginalGroups(eni.tags) === undefined)
+    .map((eni) => ({ eni, originals: eni.groupIds.filter((id) => !ours.has(id)) }))
+    .filter(({ originals }) => originals.length > 0)
     .map(
-      (eni) => () =>
-        ec2.send(
-          new CreateTagsCommand({ Resources: [eni.id], Tags: encodeOriginalGroups(eni.groupIds) }),
-        ),
+      ({ eni, originals }) =>
+        () =>
+          ec2.send(
+            new CreateTagsCommand({ Resources: [eni.id], Tags: encodeOriginalGroups(originals) }),
+          ),
     );
   const instanceTags: Tag[] = [
+    { Key: TAG.quarantinedBy, Value: RESPONDER },
     { Key: TAG.findingId, Value: findingId },
     { Key: TAG.containedAt, Value: now.toISOString() },
   ];
@@ -198,7 +206,15 @@ export async function quarantine(input: QuarantineInput): Promise<ActionOutcome>
   let groupsByVpc: Record<string, QuarantineGroups>;
   try {
     const vpcs = vpcsOf(changeable);
-    const ensured = await Promise.all(vpcs.map((vpc) => ensureQuarantineGroups(ec2, vpc)));
+    const ensured = await Promise.all(
+      vpcs.map((vpc) =>
+        ensureQuarantineGroups(
+          ec2,
+          vpc,
+          facts.responderGroups ? responderGroupsIn(facts.responderGroups, vpc) : undefined,
+        ),
+      ),
+    );
     groupsByVpc = Object.fromEntries(vpcs.map((vpc, i) => [vpc, ensured[i]!]));
   } catch (error) {
     const problem = describeError(error, 'ec2:CreateSecurityGroup');
@@ -210,12 +226,14 @@ export async function quarantine(input: QuarantineInput): Promise<ActionOutcome>
     };
   }
 
-  // Record first; a recording failure does not stop containment (the originals also travel
-  // in this outcome's evidence, so the alert and the audit log still carry them).
-  const recorded = await Promise.all(
-    recordCalls(input, changeable).map((call) => settle(call, 'ec2:CreateTags')),
-  );
-  const [untrackResults, protection] = await Promise.all([
+  // The record, the untrack step and termination protection go out together: the
+  // originals were read before anything changed, so the record holds them whatever the
+  // order. A recording failure does not stop containment (the originals also travel in
+  // this outcome's evidence, so the alert and the audit log still carry them).
+  const [recorded, untrackResults, protection] = await Promise.all([
+    Promise.all(
+      recordCalls(input, changeable, groupsByVpc).map((call) => settle(call, 'ec2:CreateTags')),
+    ),
     Promise.all(
       changeable.map((eni) =>
         settle(
@@ -290,24 +308,13 @@ export async function quarantine(input: QuarantineInput): Promise<ActionOutcome>
       evidence,
     };
   }
-  // Marking complete last: a partial run is not mistaken for a finished one on re-run.
-  const marked = await settle(
-    () =>
-      ec2.send(
-        new CreateTagsCommand({
-          Resources: [facts.instanceId],
-          Tags: [{ Key: TAG.quarantinedBy, Value: RESPONDER }],
-        }),
-      ),
-    'ec2:CreateTags',
-  );
   const groupList = Object.values(groupsByVpc)
     .map((g) => `${g.untrack} -> ${g.quarantine}`)
     .join(', ');
   return outcome(
     ACTION,
     'contained',
-    `moved ${moved.join(', ')} through ${groupList}; termination protection on; shutdown behaviour stop${recordNote}${marked === 'ok' ? '' : `; completion tag not written (${marked})`}`,
+    `moved ${moved.join(', ')} through ${groupList}; termination protection on; shutdown behaviour stop${recordNote}`,
     evidence,
   );
 }
