@@ -1,0 +1,124 @@
+/**
+ * Undo a pod's quarantine with an operator's credentials (`npm run release -- eks …`), from
+ * what the responder recorded on the objects themselves: the pod's quarantine label and
+ * annotations, the relabelled controller labels, the node's cordon label. The responder's
+ * own RBAC cannot do this (it may not delete NetworkPolicies), by design.
+ */
+import { CoreV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CORDONED_LABEL,
+  FINDING_ANNOTATION,
+  QUARANTINE_LABEL,
+  networkPolicyName,
+} from '../../shared/labels.js';
+import { describeError } from '../../shared/containment.js';
+import { CONTAINED_AT_ANNOTATION, DETACHED_LABELS_ANNOTATION } from './annotations.js';
+import { MERGE_PATCH, isNotFound } from './kube.js';
+
+export class UndoError extends Error {
+  override readonly name = 'UndoError';
+}
+
+export interface UndoReport {
+  pod: string;
+  steps: string[];
+  problems: string[];
+}
+
+/** Original label values saved when the pod was detached from its controller, if valid. */
+function detachedLabels(annotation: string | undefined): Record<string, string> | undefined {
+  if (annotation === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(annotation);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const entries = Object.entries(parsed);
+    return entries.every(([, value]) => typeof value === 'string')
+      ? (Object.fromEntries(entries) as Record<string, string>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function step(
+  report: UndoReport,
+  label: string,
+  call: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await call();
+    report.steps.push(label);
+  } catch (error) {
+    if (isNotFound(error)) report.steps.push(`${label} (already gone)`);
+    else report.problems.push(`${label}: ${describeError(error).summary}`);
+  }
+}
+
+/** Release the quarantined pod `namespace/pod` in the kubeconfig's current cluster. */
+export async function undoPodQuarantine(
+  kc: KubeConfig,
+  namespace: string,
+  podName: string,
+): Promise<UndoReport> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  const pod = await core.readNamespacedPod({ name: podName, namespace });
+  const uid = pod.metadata?.uid ?? '';
+  const labels = pod.metadata?.labels ?? {};
+  const annotations = pod.metadata?.annotations ?? {};
+  if (labels[QUARANTINE_LABEL] !== uid) {
+    throw new UndoError(
+      `pod ${namespace}/${podName} carries no quarantine label of the responder: nothing to release`,
+    );
+  }
+  const report: UndoReport = { pod: `${namespace}/${podName}`, steps: [], problems: [] };
+  const policy = networkPolicyName(uid);
+  await step(report, `deleted NetworkPolicy ${policy}`, () =>
+    networking.deleteNamespacedNetworkPolicy({ name: policy, namespace }),
+  );
+
+  const restored = detachedLabels(annotations[DETACHED_LABELS_ANNOTATION]) ?? {};
+  // Merge patch: null removes a key. The controller labels come back last, so the
+  // ReplicaSet re-adopts a pod that is no longer isolated.
+  const patch = {
+    metadata: {
+      labels: { [QUARANTINE_LABEL]: null, ...restored },
+      annotations: {
+        [FINDING_ANNOTATION]: null,
+        [CONTAINED_AT_ANNOTATION]: null,
+        [DETACHED_LABELS_ANNOTATION]: null,
+      },
+    },
+  };
+  await step(
+    report,
+    `removed the quarantine label${Object.keys(restored).length ? ' and restored the controller labels' : ''}`,
+    () => core.patchNamespacedPod({ name: podName, namespace, body: patch }, MERGE_PATCH),
+  );
+
+  const nodeName = pod.spec?.nodeName;
+  if (nodeName) {
+    const node = await core.readNode({ name: nodeName }).catch(() => undefined);
+    const cordonedForThisFinding =
+      node?.metadata?.labels?.[CORDONED_LABEL] !== undefined &&
+      node.metadata.annotations?.[FINDING_ANNOTATION] === annotations[FINDING_ANNOTATION];
+    if (cordonedForThisFinding) {
+      await step(report, `uncordoned node ${nodeName}`, () =>
+        core.patchNode(
+          {
+            name: nodeName,
+            body: {
+              spec: { unschedulable: false },
+              metadata: {
+                labels: { [CORDONED_LABEL]: null },
+                annotations: { [FINDING_ANNOTATION]: null },
+              },
+            },
+          },
+          MERGE_PATCH,
+        ),
+      );
+    }
+  }
+  return report;
+}
