@@ -1,0 +1,23 @@
+/**
+ * The README's table of containment actions and the permissions each needs, generated from
+ * the action registry (`shared/actions.ts`); a unit test keeps the README in step.
+ */
+import { ACTIONS, CONTAINMENT_FUNCTIONS } from '../shared/actions.js';
+
+/** Markdown table: action, function, what it does, IAM actions, Kubernetes RBAC. */
+export function actionsTable(): string {
+  const rows = Object.values(ACTIONS).map((action) => {
+    const rbac = action.rbac.map(
+      (rule) =>
+        `${rule.verbs.join('/')} ${rule.apiGroup ? `${rule.apiGroup}/` : ''}${rule.resource}`,
+    );
+    return `| \`${action.id}\` | ${CONTAINMENT_FUNCTIONS[action.surface]} | ${action.description} | ${action.iamActions.map((a) => `\`${a}\``).join(', ')} | ${rbac.join('; ') || '-'} |`;
+  });
+  return [
+    '| action | function | what it does | IAM actions | Kubernetes RBAC |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+if (process.argv[1]?.endsWith('actions-table.ts')) process.stdout.write(`${actionsTable()}\n`);
