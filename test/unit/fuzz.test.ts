@@ -71,7 +71,7 @@ const mutatedEvent = fc
     const paths = PATHS[template]!;
     for (const [pick, value] of edits) {
       const path = paths[pick % paths.length]!;
-      let node = event as Record<string, unknown>;
+      let node = event;
       for (const key of path.slice(0, -1)) {
         const child = node[key];
         if (child === null || typeof child !== 'object') break;
