@@ -52,7 +52,10 @@ function successDetail(ctx: TaskContext, parts: string[]): string {
   }
 }
 
-/** Capture the evidence; describe calls only, so it runs in dry runs too. */
+/**
+ * Capture the evidence; describe calls only, so it runs in dry runs too. The task description
+ * is the one read before the stop (`ctx.task`), so this may run while the task is stopped.
+ */
 export async function captureTask(ctx: TaskContext): Promise<Capture> {
   const { task, request } = ctx;
   const evidence: Record<string, unknown> = {
@@ -63,7 +66,12 @@ export async function captureTask(ctx: TaskContext): Promise<Capture> {
   const parts: string[] = [];
   let logs: LogLocation[] = [];
 
-  const definition = await describeTaskDefinition(ctx.ecs, task.taskDefinitionArn);
+  // Both reads at once, alongside the stop: a task definition never changes, and stopping a
+  // task changes neither the service's desired count nor its network configuration.
+  const [definition, service] = await Promise.all([
+    describeTaskDefinition(ctx.ecs, task.taskDefinitionArn),
+    ctx.service(),
+  ]);
   if (definition.kind === 'found') {
     evidence.taskDefinition = taskDefinitionEvidence(definition.value);
     logs = logLocations(definition.value, request.target.taskArn, request.region);
@@ -78,7 +86,6 @@ export async function captureTask(ctx: TaskContext): Promise<Capture> {
     });
   }
 
-  const service = await ctx.service();
   if (service.kind === 'service' && service.read.kind === 'found') {
     evidence.service = serviceEvidence(service.read.value, task.startedBy);
     parts.push(`service ${service.name} (desired count, network configuration)`);

@@ -123,22 +123,24 @@ export async function listRunningTaskArns(
   return { arns, truncated: false };
 }
 
-/** Describe tasks (with tags) in batches of 100, the most DescribeTasks accepts. */
+/**
+ * Describe tasks (with tags) in batches of 100, the most DescribeTasks accepts. The batches
+ * go out together (the sibling search passes at most 1000 tasks: 10 batches); the tasks come
+ * back in batch order.
+ */
 export async function describeTasksInBatches(
   ecs: ECSClient,
   clusterArn: string,
   taskArns: readonly string[],
 ): Promise<Task[]> {
-  const tasks: Task[] = [];
+  const batches: string[][] = [];
   for (let start = 0; start < taskArns.length; start += DESCRIBE_BATCH) {
-    const answer = await ecs.send(
-      new DescribeTasksCommand({
-        cluster: clusterArn,
-        tasks: taskArns.slice(start, start + DESCRIBE_BATCH),
-        include: ['TAGS'],
-      }),
-    );
-    tasks.push(...(answer.tasks ?? []));
+    batches.push(taskArns.slice(start, start + DESCRIBE_BATCH));
   }
-  return tasks;
+  const answers = await Promise.all(
+    batches.map((tasks) =>
+      ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks, include: ['TAGS'] })),
+    ),
+  );
+  return answers.flatMap((answer) => answer.tasks ?? []);
 }

@@ -64,8 +64,16 @@ function notAService(lookup: Extract<ServiceLookup, { kind: 'not-a-service' }>):
   return { outcome: outcome(ACTION, 'skipped', detail) };
 }
 
-/** Set the task's service's desired count to zero (DescribeServices, then UpdateService). */
-export async function scaleServiceToZero(ctx: TaskContext): Promise<ScaleResult> {
+/**
+ * Set the task's service's desired count to zero (DescribeServices, then UpdateService).
+ * DescribeServices goes out at once; UpdateService waits for `targetStopped` (StopTask's
+ * answer for the finding's task), so the task is stopped with the finding's reason rather
+ * than by the service's scale-in.
+ */
+export async function scaleServiceToZero(
+  ctx: TaskContext,
+  targetStopped: Promise<void> = Promise.resolve(),
+): Promise<ScaleResult> {
   const lookup = await ctx.service();
   if (lookup.kind === 'not-a-service') return notAService(lookup);
   const { name, read } = lookup;
@@ -112,6 +120,7 @@ export async function scaleServiceToZero(ctx: TaskContext): Promise<ScaleResult>
       serviceName: name,
     };
   }
+  await targetStopped;
   try {
     await ctx.ecs.send(
       new UpdateServiceCommand({

@@ -186,6 +186,21 @@ function releaseText(
   return steps.length > 0 ? steps.join('; ') : undefined;
 }
 
+/**
+ * Look for the tasks that run the same image (alongside the stop) and, when the policy asks,
+ * stop them once the finding's task has been stopped.
+ */
+async function siblingStep(
+  ctx: TaskContext,
+  stopThem: boolean,
+  targetStopped: Promise<void>,
+): Promise<{ lookup: SiblingLookup; stopped?: ActionOutcome }> {
+  const lookup = await findSiblings(ctx);
+  if (!stopThem) return { lookup };
+  await targetStopped;
+  return { lookup, stopped: await stopSiblings(ctx, lookup) };
+}
+
 /** Contain the finding's ECS task. Never throws for AWS errors: each becomes an outcome. */
 export async function stopTask(
   request: RequestFor<'ecs-task'>,
@@ -236,25 +251,39 @@ export async function stopTask(
   };
   const wants = (action: ActionId) => request.actions.includes(action);
   const done = new Map<ActionId, ActionOutcome>();
-  const notes: (string | undefined)[] = [];
 
-  // Evidence first: stopping the task destroys it.
-  if (wants('ecs:capture-task')) {
-    const capture = await captureTask(ctx);
+  // Everything after DescribeTasks starts at once, containment first: the evidence the stop
+  // destroys (the task description) is already read, and no read below delays the stop.
+  // Writes that must follow the stop wait for StopTask's answer: the tag (inside
+  // `stopTarget`), the sibling stops and the scale to zero.
+  const stopping = wants('ecs:stop-task') ? stopTarget(ctx) : undefined;
+  const stopAnswered = stopping?.answered ?? Promise.resolve();
+  const capturing = wants('ecs:capture-task') ? captureTask(ctx) : undefined;
+  const siblingsWanted = wants('ecs:stop-sibling-tasks');
+  const searching =
+    siblingsWanted || wants('ecs:capture-task')
+      ? siblingStep(ctx, siblingsWanted, stopAnswered)
+      : undefined;
+  const scaling = wants('ecs:scale-service-to-zero')
+    ? scaleServiceToZero(ctx, stopAnswered)
+    : undefined;
+  const [capture, stop, siblings, scale] = await Promise.all([
+    capturing,
+    stopping?.outcome,
+    searching,
+    scaling,
+  ]);
+
+  const notes: (string | undefined)[] = [];
+  if (capture) {
     done.set('ecs:capture-task', capture.outcome);
     notes.push(logNote(capture.logs));
   }
-  const stop = wants('ecs:stop-task') ? await stopTarget(ctx) : undefined;
   if (stop) done.set('ecs:stop-task', stop);
-
-  const siblingsWanted = wants('ecs:stop-sibling-tasks');
-  if (siblingsWanted || wants('ecs:capture-task')) {
-    const siblings = await findSiblings(ctx);
-    const stopped = siblingsWanted ? await stopSiblings(ctx, siblings) : undefined;
-    if (stopped) done.set('ecs:stop-sibling-tasks', stopped);
-    notes.push(...siblingNotes(siblings, stopped));
+  if (siblings) {
+    if (siblings.stopped) done.set('ecs:stop-sibling-tasks', siblings.stopped);
+    notes.push(...siblingNotes(siblings.lookup, siblings.stopped));
   }
-  const scale = wants('ecs:scale-service-to-zero') ? await scaleServiceToZero(ctx) : undefined;
   if (scale) done.set('ecs:scale-service-to-zero', scale.outcome);
 
   notes.unshift(serviceNote(ctx, stop, scale), containerInstanceNote(ctx));

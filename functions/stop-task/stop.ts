@@ -46,8 +46,34 @@ async function tagStoppedTask(ctx: TaskContext, at: Date): Promise<{ ok: boolean
   }
 }
 
-/** Stop the finding's task (or say why not) and tag it. */
-export async function stopTarget(ctx: TaskContext): Promise<ActionOutcome> {
+/**
+ * The target's stop, in flight: `answered` settles once StopTask has answered (at once when
+ * no StopTask is sent), so a step that must follow the stop can wait for it without also
+ * waiting for the tagging; `outcome` settles after the tagging (AWS errors become the
+ * outcome, never a rejection).
+ */
+export interface TargetStop {
+  answered: Promise<void>;
+  outcome: Promise<ActionOutcome>;
+}
+
+/** Stop the finding's task (or say why not), then tag it. StopTask is sent before this returns. */
+export function stopTarget(ctx: TaskContext): TargetStop {
+  const answer = sendStop(ctx);
+  return {
+    // Never rejects, even on a bug: `outcome` carries any error to the caller.
+    answered: answer.then(
+      () => undefined,
+      () => undefined,
+    ),
+    outcome: answer.then((stopped) =>
+      stopped instanceof Date ? tagAndReport(ctx, stopped) : stopped,
+    ),
+  };
+}
+
+/** StopTask, or the outcome when it is not sent or failed; the time of the stop when it worked. */
+async function sendStop(ctx: TaskContext): Promise<ActionOutcome | Date> {
   const { request, state } = ctx;
   const { taskArn, clusterArn } = request.target;
   if (state.kind === 'stopped-by-us') return outcome(ACTION, 'already-contained', state.detail);
@@ -83,7 +109,16 @@ export async function stopTarget(ctx: TaskContext): Promise<ActionOutcome> {
       true,
     );
   }
-  const stoppedAt = ctx.now();
+  return ctx.now();
+}
+
+/**
+ * Tag the stopped task and report the stop. The tag waits for StopTask's answer so that a
+ * task whose stop failed never carries tags that say it was contained.
+ */
+async function tagAndReport(ctx: TaskContext, stoppedAt: Date): Promise<ActionOutcome> {
+  const { taskArn } = ctx.request.target;
+  const reason = stopReason(ctx.request);
   const tagging = await tagStoppedTask(ctx, stoppedAt);
   return outcome(ACTION, 'contained', `task stopped with reason "${reason}"; ${tagging.text}`, {
     taskArn,

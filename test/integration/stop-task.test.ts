@@ -207,10 +207,11 @@ describe.skipIf(skipReason())('stop-task against moto', () => {
       'ecs:capture-task': 'contained',
       'ecs:stop-task': 'contained',
     });
+    // The task description (the evidence the stop destroys) is read before StopTask; the task
+    // definition, which survives the stop, is read alongside it.
+    expect(calls[0]).toBe('DescribeTasksCommand');
     expect(calls.indexOf('DescribeTaskDefinitionCommand')).toBeGreaterThan(-1);
-    expect(calls.indexOf('DescribeTaskDefinitionCommand')).toBeLessThan(
-      calls.indexOf('StopTaskCommand'),
-    );
+    expect(calls.indexOf('DescribeTasksCommand')).toBeLessThan(calls.indexOf('StopTaskCommand'));
     expect(calls.indexOf('StopTaskCommand')).toBeLessThan(calls.indexOf('TagResourceCommand'));
     expectDeclaredPermissions(calls, request);
 

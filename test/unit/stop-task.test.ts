@@ -213,9 +213,11 @@ describe('stopTask: a running task', () => {
       ['ecs:stop-task', 'contained'],
     ]);
     const order = sent();
-    expect(order.indexOf('DescribeTaskDefinitionCommand')).toBeLessThan(
-      order.indexOf('StopTaskCommand'),
-    );
+    // The task description (the evidence the stop destroys) is read before StopTask; the task
+    // definition, which survives the stop, is read alongside it.
+    expect(order[0]).toBe('DescribeTasksCommand');
+    expect(order).toContain('DescribeTaskDefinitionCommand');
+    expect(order.indexOf('DescribeTasksCommand')).toBeLessThan(order.indexOf('StopTaskCommand'));
     expect(order.indexOf('StopTaskCommand')).toBeLessThan(order.indexOf('TagResourceCommand'));
 
     expect(ecsMock.commandCalls(DescribeTasksCommand)[0]?.args[0].input).toEqual({
@@ -300,13 +302,14 @@ describe('stopTask: a running task', () => {
     expect(result.release).toMatch(/^a stopped task cannot be resumed/);
   });
 
-  it('reports outcomes in request order but always captures before stopping', async () => {
+  it('reports outcomes in request order but always reads the task before stopping it', async () => {
     const result = await run(withActions('ecs:stop-task', 'ecs:capture-task'));
     expect(result.outcomes.map((o) => o.action)).toEqual(['ecs:stop-task', 'ecs:capture-task']);
     const order = sent();
-    expect(order.indexOf('DescribeTaskDefinitionCommand')).toBeLessThan(
-      order.indexOf('StopTaskCommand'),
-    );
+    expect(order[0]).toBe('DescribeTasksCommand');
+    expect(order).toContain('DescribeTaskDefinitionCommand');
+    expect(order.indexOf('DescribeTasksCommand')).toBeLessThan(order.indexOf('StopTaskCommand'));
+    expect((outcomeOf(result, 'ecs:capture-task').evidence as any).task.lastStatus).toBe('RUNNING');
   });
 
   it('names the container instance for the EC2 launch type and leaves the host alone', async () => {
@@ -343,6 +346,66 @@ describe('stopTask: a running task', () => {
     expect(json).not.toMatch(/\\u00[01][0-9a-f]|\u202e/i);
     expect(json).toContain('\\\\x1B[31m\\\\n');
     for (const note of result.notes) expect(note).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
+describe('stopTask: round trips', () => {
+  it('sends StopTask and the reads that follow DescribeTasks at once; writes that must follow the stop wait for its answer', async () => {
+    const answered: string[] = [];
+    /** What had been answered when each call was sent. */
+    const answeredAtSend = new Map<string, string[]>();
+    /** A call that answers a few milliseconds after it is sent. */
+    const slow = (name: string, value: object) => {
+      answeredAtSend.set(name, [...answered]);
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          answered.push(name);
+          resolve(value);
+        }, 5),
+      );
+    };
+    cluster([task(), sibling(1)]);
+    ecsMock
+      .on(DescribeTaskDefinitionCommand)
+      .callsFake(() => slow('DescribeTaskDefinition', { taskDefinition: TASK_DEFINITION }));
+    ecsMock
+      .on(DescribeServicesCommand)
+      .callsFake(() => slow('DescribeServices', { services: [SERVICE], failures: [] }));
+    ecsMock
+      .on(ListTasksCommand)
+      .callsFake(() => slow('ListTasks', { taskArns: [TASK_ARN, arnOf(hexId(1))] }));
+    ecsMock.on(StopTaskCommand).callsFake((input: { task?: string }) =>
+      slow(input.task === TASK_ARN ? 'StopTask' : `StopTask ${input.task ?? ''}`, {
+        task: { desiredStatus: 'STOPPED' },
+      }),
+    );
+    ecsMock.on(TagResourceCommand).callsFake(() => slow('TagResource', {}));
+    ecsMock.on(UpdateServiceCommand).callsFake(() => slow('UpdateService', {}));
+
+    const result = await run(
+      withActions(
+        'ecs:capture-task',
+        'ecs:stop-task',
+        'ecs:stop-sibling-tasks',
+        'ecs:scale-service-to-zero',
+      ),
+    );
+
+    expect(result.outcomes.map((o) => [o.action, o.status])).toEqual([
+      ['ecs:capture-task', 'contained'],
+      ['ecs:stop-task', 'contained'],
+      ['ecs:stop-sibling-tasks', 'contained'],
+      ['ecs:scale-service-to-zero', 'contained'],
+    ]);
+    expect(sent()[0]).toBe('DescribeTasksCommand');
+    // One wave after DescribeTasks: nothing waits for another answer.
+    for (const call of ['StopTask', 'DescribeTaskDefinition', 'DescribeServices', 'ListTasks']) {
+      expect(answeredAtSend.get(call), call).toEqual([]);
+    }
+    // The tag, the sibling's stop and the scale to zero follow the finding's task's stop.
+    for (const call of ['TagResource', `StopTask ${arnOf(hexId(1))}`, 'UpdateService']) {
+      expect(answeredAtSend.get(call), call).toContain('StopTask');
+    }
   });
 });
 
