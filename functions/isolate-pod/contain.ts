@@ -1,8 +1,10 @@
 /**
  * isolate-pod: contain a pod through the Kubernetes API. Checks first (settings, protected
- * namespace, the pod itself, exemption), then, in this order whatever the request's order:
- * label the pod, isolate it with a NetworkPolicy that selects that label, cordon its node,
- * detach it from its controller. Used by the Lambda handler, `replay --live` and the tests.
+ * namespace, the pod itself, exemption), then, whatever the request's order: label the pod
+ * and, at the same time, create the NetworkPolicy that selects that label; read the node
+ * and the cordon budget at the same time too, then cordon; detach the pod from its
+ * controller once the label and the policy are done. Used by the Lambda handler,
+ * `replay --live` and the tests.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -17,8 +19,8 @@ import { planCordon } from './cordon.js';
 import { planDetach } from './detach.js';
 import { findPod, podRef, type FoundPod } from './find-pod.js';
 import { kubeClients, type KubeClients } from './kube.js';
-import { planLabel } from './label.js';
-import { planIsolation } from './network-policy.js';
+import { isLabelled, planLabel } from './label.js';
+import { isolate, isolationWithoutLabel, planIsolation } from './network-policy.js';
 import { carryOut, kubeFailed, only, rehearse, type Plan, type StepResult } from './plan.js';
 import { releaseText } from './release.js';
 
@@ -30,7 +32,10 @@ export interface IsolatePodDeps {
   now?: () => Date;
 }
 
-/** The order actions run in: the NetworkPolicy selects the label, so the label comes first. */
+/**
+ * The order steps are reported and released in (the policy is undone before the label it
+ * selects). Steps run concurrently where nothing depends on another: see `containFound`.
+ */
 const RUN_ORDER: readonly ActionId[] = [
   'eks:label-pod',
   'eks:isolate-pod-network',
@@ -107,7 +112,19 @@ async function guarded(action: ActionId, step: () => Promise<StepResult>): Promi
 const inPlace = (step: StepResult | undefined): boolean =>
   step?.outcome.status === 'contained' || step?.outcome.status === 'already-contained';
 
-/** Run (or, in a dry run, rehearse) the requested actions on the found pod. */
+/**
+ * Run (or, in a dry run, rehearse) the requested actions on the found pod. Everything the
+ * actions need is known once the pod was read (its uid, labels, node), so the steps start
+ * together:
+ * - the label patch and the NetworkPolicy create run side by side: the policy selects the
+ *   pod by that label, so it applies from the moment the label lands. The policy step is
+ *   still reported failed (NOT isolated) when the label did not land; a policy made
+ *   alongside is then left in place (it selects no pod) and named in the release.
+ * - cordon reads its node and the cordon budget side by side, then patches the node.
+ * - detach reads the ReplicaSet at once, but relabels the pod (so its controller replaces
+ *   it) only after the label and policy steps are done, as before.
+ * A dry run starts only reads.
+ */
 async function containFound(
   request: Request,
   settings: EksSettings,
@@ -115,36 +132,65 @@ async function containFound(
   deps: IsolatePodDeps,
 ): Promise<ContainmentResult> {
   const now = (deps.now ?? (() => new Date()))();
+  const { kube } = deps;
   const wanted = new Set(request.actions);
   // Isolation needs the label even when labelling was not asked for on its own.
-  const toRun = RUN_ORDER.filter(
-    (action) =>
-      wanted.has(action) || (action === 'eks:label-pod' && wanted.has('eks:isolate-pod-network')),
+  const toRun = new Set(
+    RUN_ORDER.filter(
+      (action) =>
+        wanted.has(action) || (action === 'eks:label-pod' && wanted.has('eks:isolate-pod-network')),
+    ),
   );
-  const done = new Map<ActionId, StepResult>();
-  for (const action of toRun) {
-    const label = done.get('eks:label-pod');
-    if (action === 'eks:isolate-pod-network' && !request.dryRun && !inPlace(label)) {
-      const status = label?.outcome.status ?? 'not run';
-      done.set(
-        action,
-        only(
-          failedBecause(
-            action,
-            `not attempted: the policy selects the pod by its quarantine label, which is not on pod ${podRef(found)} (label step: ${status})`,
-            label?.outcome.retryable ?? false,
-          ),
-        ),
-      );
-      continue;
-    }
-    done.set(
+  const step = (action: ActionId): Promise<StepResult> =>
+    guarded(action, async () => {
+      const plan = await planFor(action, kube, found, request, settings, now);
+      return request.dryRun ? rehearse(action, plan) : carryOut(plan);
+    });
+  const started = new Map<ActionId, Promise<StepResult>>();
+
+  if (toRun.has('eks:label-pod')) started.set('eks:label-pod', step('eks:label-pod'));
+  if (toRun.has('eks:isolate-pod-network')) {
+    const action = 'eks:isolate-pod-network';
+    const label = started.get('eks:label-pod');
+    started.set(
       action,
-      await guarded(action, async () => {
-        const plan = await planFor(action, deps.kube, found, request, settings, now);
-        return request.dryRun ? rehearse(action, plan) : carryOut(plan);
+      request.dryRun
+        ? step(action)
+        : guarded(action, async () => {
+            const [labelled, attempt] = await Promise.all([
+              label,
+              isolate(kube, found, request.findingId, settings.allowDnsEgress, {
+                readFirst: isLabelled(found),
+              }),
+            ]);
+            return inPlace(labelled)
+              ? attempt.result
+              : isolationWithoutLabel(found, labelled?.outcome, attempt);
+          }),
+    );
+  }
+  if (toRun.has('eks:cordon-node')) started.set('eks:cordon-node', step('eks:cordon-node'));
+  if (toRun.has('eks:detach-from-controller')) {
+    const action = 'eks:detach-from-controller';
+    const before = [started.get('eks:label-pod'), started.get('eks:isolate-pod-network')].filter(
+      (running) => running !== undefined,
+    );
+    started.set(
+      action,
+      guarded(action, async () => {
+        const plan = await planFor(action, kube, found, request, settings, now);
+        if (request.dryRun) return rehearse(action, plan);
+        // Guarded steps never reject: this only waits for them.
+        await Promise.all(before);
+        return carryOut(plan);
       }),
     );
+  }
+
+  const done = new Map<ActionId, StepResult>();
+  for (const action of RUN_ORDER) {
+    const running = started.get(action);
+    if (running !== undefined) done.set(action, await running);
   }
   // In run order; includes the label when it ran only for the policy (it still needs undoing).
   const steps = [...done.values()];

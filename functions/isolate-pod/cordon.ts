@@ -61,7 +61,10 @@ async function countCordoned(kube: KubeClients): Promise<number | StepResult> {
 
 /**
  * Plan the cordon: skip when the pod has no node or the budget is spent, nothing to do
- * when the node is already unschedulable, else one merge patch.
+ * when the node is already unschedulable, else one merge patch. The node and the count of
+ * nodes the responder cordoned are read together (the count is then not needed when the
+ * node turns out to be gone or unschedulable, and is not looked at: a failed count changes
+ * nothing then); the patch follows both reads at once, so the count is as fresh as before.
  */
 export async function planCordon(
   kube: KubeClients,
@@ -74,7 +77,7 @@ export async function planCordon(
     return settled(outcome(ACTION, 'skipped', `pod ${podRef(found)} is not scheduled on a node`));
   }
   const node = cleanText(nodeName, 'name');
-  const read = await readNode(kube, nodeName);
+  const [read, cordoned] = await Promise.all([readNode(kube, nodeName), countCordoned(kube)]);
   if (read === null) return settled(outcome(ACTION, 'skipped', `node ${node} no longer exists`));
   if ('outcome' in read) return settled(read);
 
@@ -92,7 +95,6 @@ export async function planCordon(
       notes: [],
     });
   }
-  const cordoned = await countCordoned(kube);
   if (typeof cordoned !== 'number') return settled(cordoned);
   if (cordoned >= budget) {
     return settled(

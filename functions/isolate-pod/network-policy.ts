@@ -2,7 +2,8 @@
  * `eks:isolate-pod-network`: a NetworkPolicy that selects only this pod (its quarantine
  * label carries the pod's uid) and allows no ingress and no egress, except cluster DNS when
  * the policy says so. Created once; a policy of that name that exists is read back and
- * checked, never patched.
+ * checked, never patched. Outside a dry run it is created directly (no read first), and read
+ * back only when the API server answers that it already exists (409).
  */
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
 import { failedBecause, outcome } from '../../shared/containment.js';
@@ -106,28 +107,45 @@ function hostNetworkCaveat(found: FoundPod, result: StepResult): StepResult {
   };
 }
 
-function judgeExisting(found: FoundPod, actual: V1NetworkPolicy, desired: V1NetworkPolicy) {
+/** What an attempt to isolate did, and whether this pod's quarantine policy is now in place. */
+export interface IsolationAttempt {
+  result: StepResult;
+  /** The policy exists and is this pod's quarantine (a host-network pod's included). */
+  policyInPlace: boolean;
+}
+
+function judgeExisting(
+  found: FoundPod,
+  actual: V1NetworkPolicy,
+  desired: V1NetworkPolicy,
+): IsolationAttempt {
   const name = networkPolicyName(found.uid);
   const conflict = isolationConflict(actual, desired);
   if (conflict !== undefined) {
-    return only(
-      failedBecause(
-        ACTION,
-        `NetworkPolicy ${found.namespace}/${name} exists but is not this pod's quarantine: ${conflict}; delete it and contain again`,
-        false,
+    return {
+      result: only(
+        failedBecause(
+          ACTION,
+          `NetworkPolicy ${found.namespace}/${name} exists but is not this pod's quarantine: ${conflict}; delete it and contain again`,
+          false,
+        ),
       ),
-    );
+      policyInPlace: false,
+    };
   }
-  return hostNetworkCaveat(found, {
-    outcome: outcome(
-      ACTION,
-      'already-contained',
-      `NetworkPolicy ${found.namespace}/${name} already denies all ingress and egress of pod ${podRef(found)}`,
-      evidence(found, desired),
-    ),
-    release: deletePolicy(found.namespace, name),
-    notes: [],
-  });
+  return {
+    result: hostNetworkCaveat(found, {
+      outcome: outcome(
+        ACTION,
+        'already-contained',
+        `NetworkPolicy ${found.namespace}/${name} already denies all ingress and egress of pod ${podRef(found)}`,
+        evidence(found, desired),
+      ),
+      release: deletePolicy(found.namespace, name),
+      notes: [],
+    }),
+    policyInPlace: true,
+  };
 }
 
 const evidence = (found: FoundPod, desired: V1NetworkPolicy) => ({
@@ -161,11 +179,17 @@ async function readPolicy(kube: KubeClients, found: FoundPod): Promise<ReadResul
   }
 }
 
+const failedAttempt = (failed: ActionOutcome): IsolationAttempt => ({
+  result: only(failed),
+  policyInPlace: false,
+});
+
+/** Create the policy; when one of that name exists (409), read it back and judge it. */
 async function create(
   kube: KubeClients,
   found: FoundPod,
   desired: V1NetworkPolicy,
-): Promise<StepResult> {
+): Promise<IsolationAttempt> {
   const name = networkPolicyName(found.uid);
   try {
     await kube.networking.createNamespacedNetworkPolicy({
@@ -174,7 +198,7 @@ async function create(
     });
   } catch (error) {
     if (!isAlreadyExists(error)) {
-      return only(
+      return failedAttempt(
         kubeFailed(
           ACTION,
           `create NetworkPolicy ${found.namespace}/${name}`,
@@ -183,11 +207,11 @@ async function create(
         ),
       );
     }
-    // Created since it was read (a concurrent run): it must be the same policy.
+    // There already (an earlier or a concurrent run, or someone else): it must be the same policy.
     const read = await readPolicy(kube, found);
-    if ('failed' in read) return only(read.failed);
+    if ('failed' in read) return failedAttempt(read.failed);
     if (read.policy === undefined) {
-      return only(
+      return failedAttempt(
         failedBecause(
           ACTION,
           `NetworkPolicy ${found.namespace}/${name} already existed when created but was gone when read`,
@@ -197,19 +221,83 @@ async function create(
     }
     return judgeExisting(found, read.policy, desired);
   }
-  return hostNetworkCaveat(found, {
-    outcome: outcome(
-      ACTION,
-      'contained',
-      `created NetworkPolicy ${found.namespace}/${name}: no ingress, ${desired.spec?.egress ? 'egress to cluster DNS only' : 'no egress'} for pod ${podRef(found)}`,
-      evidence(found, desired),
-    ),
-    release: deletePolicy(found.namespace, name),
-    notes: [],
-  });
+  return {
+    result: hostNetworkCaveat(found, {
+      outcome: outcome(
+        ACTION,
+        'contained',
+        `created NetworkPolicy ${found.namespace}/${name}: no ingress, ${desired.spec?.egress ? 'egress to cluster DNS only' : 'no egress'} for pod ${podRef(found)}`,
+        evidence(found, desired),
+      ),
+      release: deletePolicy(found.namespace, name),
+      notes: [],
+    }),
+    policyInPlace: true,
+  };
 }
 
-/** Plan the isolation: confirm an existing policy, or create one. */
+/**
+ * Isolate (never in a dry run: this writes). The policy is created directly, and read back
+ * only on 409, to check it is this pod's quarantine. With `readFirst` (the pod already
+ * carries its quarantine label, so an earlier run most likely made the policy) it is read
+ * first and created only when missing: a re-run then makes no write request at all.
+ */
+export async function isolate(
+  kube: KubeClients,
+  found: FoundPod,
+  findingId: string,
+  allowDnsEgress: boolean,
+  options: { readFirst: boolean },
+): Promise<IsolationAttempt> {
+  const desired = quarantinePolicy(found, findingId, allowDnsEgress);
+  if (options.readFirst) {
+    const read = await readPolicy(kube, found);
+    if ('failed' in read) return failedAttempt(read.failed);
+    if (read.policy !== undefined) return judgeExisting(found, read.policy, desired);
+  }
+  return create(kube, found, desired);
+}
+
+/**
+ * The outcome when the pod did not get its quarantine label (the label step failed), whatever
+ * the policy step did alongside: the policy selects the pod by that label, so the pod is NOT
+ * isolated. A policy in place is left there (without the label it selects no pod; a retry
+ * labels the pod and confirms the policy) and its release command is kept; nothing is deleted.
+ */
+export function isolationWithoutLabel(
+  found: FoundPod,
+  label: ActionOutcome | undefined,
+  attempt: IsolationAttempt,
+): StepResult {
+  const name = `${found.namespace}/${networkPolicyName(found.uid)}`;
+  const policy = attempt.result.outcome;
+  const policyFailed = policy.status === 'failed';
+  // A retry helps only if it can fix both the label and what the policy step reported.
+  const retryable = (label?.retryable ?? false) && (!policyFailed || policy.retryable === true);
+  const missing = `pod ${podRef(found)} is NOT isolated: the NetworkPolicy selects it by its quarantine label, which is not on it (label step: ${label?.status ?? 'not run'})`;
+  if (attempt.policyInPlace) {
+    return {
+      outcome: failedBecause(
+        ACTION,
+        policyFailed
+          ? `${missing}; NetworkPolicy ${name} is in place and left there, but: ${policy.detail}`
+          : `${missing}; NetworkPolicy ${name} is in place and left there: it isolates the pod once the label is on it`,
+        retryable,
+      ),
+      release: attempt.result.release,
+      notes: [],
+    };
+  }
+  return only(
+    failedBecause(
+      ACTION,
+      `${missing}; the NetworkPolicy is not in place either: ${policy.detail}`,
+      retryable,
+    ),
+  );
+}
+
+/** Plan the isolation from reads only (dry run): confirm an existing policy, or create one. */
 export async function planIsolation(
   kube: KubeClients,
   found: FoundPod,
@@ -219,10 +307,10 @@ export async function planIsolation(
   const desired = quarantinePolicy(found, findingId, allowDnsEgress);
   const read = await readPolicy(kube, found);
   if ('failed' in read) return settled(read.failed);
-  if (read.policy !== undefined) return settled(judgeExisting(found, read.policy, desired));
+  if (read.policy !== undefined) return settled(judgeExisting(found, read.policy, desired).result);
   return {
     kind: 'write',
     intent: `create NetworkPolicy ${found.namespace}/${networkPolicyName(found.uid)} selecting only pod ${podRef(found)}: no ingress, ${allowDnsEgress ? 'egress to cluster DNS only' : 'no egress'}`,
-    run: () => create(kube, found, desired),
+    run: async () => (await create(kube, found, desired)).result,
   };
 }

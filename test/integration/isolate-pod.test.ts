@@ -16,8 +16,10 @@ import {
   CoreV1Api,
   NetworkingV1Api,
   PatchStrategy,
+  RbacAuthorizationV1Api,
   setHeaderOptions,
   KubeConfig,
+  type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -422,6 +424,120 @@ describe.skipIf(skipReason())(
         ['eks:label-pod', 'already-contained'],
         ['eks:detach-from-controller', 'already-contained'],
       ]);
+    });
+
+    it('a policy already there for an unlabelled pod: the create gets 409, the policy is read back, judged and never changed', async () => {
+      const mine = await createPod('victim-policy-first');
+      const other = await createPod('victim-policy-foreign');
+      const named = (uid: string, spec: V1NetworkPolicy['spec']): V1NetworkPolicy => ({
+        metadata: { name: networkPolicyName(uid) },
+        spec,
+      });
+      const uidOf = (pod: V1Pod) => pod.metadata!.uid!;
+      // This pod's quarantine, e.g. made by an earlier run whose label patch failed.
+      const same = await networking.createNamespacedNetworkPolicy({
+        namespace,
+        body: named(uidOf(mine), {
+          podSelector: { matchLabels: { [QUARANTINE_LABEL]: uidOf(mine) } },
+          policyTypes: ['Ingress', 'Egress'],
+        }),
+      });
+      // Someone else's policy under the quarantine's name.
+      const foreign = await networking.createNamespacedNetworkPolicy({
+        namespace,
+        body: named(uidOf(other), {
+          podSelector: { matchLabels: { app: 'victim' } },
+          policyTypes: ['Ingress'],
+        }),
+      });
+
+      const confirmed = await contain(
+        request({ target: { podName: 'victim-policy-first', podUid: uidOf(mine) } }),
+      );
+      expect(statusesOf(confirmed)).toEqual([
+        ['eks:label-pod', 'contained'],
+        ['eks:isolate-pod-network', 'already-contained'],
+      ]);
+      const refused = await contain(
+        request({ target: { podName: 'victim-policy-foreign', podUid: uidOf(other) } }),
+      );
+      expect(refused.outcomes[1]).toMatchObject({ status: 'failed', retryable: false });
+      expect(refused.outcomes[1]?.detail).toMatch(/exists but is not this pod's quarantine/);
+
+      for (const policy of [same, foreign]) {
+        const now = await networking.readNamespacedNetworkPolicy({
+          name: policy.metadata!.name!,
+          namespace,
+        });
+        expect(now.metadata?.resourceVersion).toBe(policy.metadata?.resourceVersion);
+      }
+    });
+
+    it('the label patch is refused: the policy made alongside stays, and the outcome says the pod is NOT isolated', async () => {
+      const pod = await createPod('victim-no-patch');
+      const uid = pod.metadata!.uid!;
+      // An identity that may do everything isolating needs except patching pods (a Role in
+      // this namespace only, for an impersonated user: the shared bindings stay untouched).
+      const user = uniqueName('gdrr-test-no-patch');
+      const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace,
+        body: {
+          metadata: { name: user },
+          rules: [
+            { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+            {
+              apiGroups: ['networking.k8s.io'],
+              resources: ['networkpolicies'],
+              verbs: ['get', 'create'],
+            },
+          ],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace,
+        body: {
+          metadata: { name: user },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+        },
+      });
+      const kc = new KubeConfig();
+      kc.loadFromClusterAndUser(admin.getCurrentCluster()!, {
+        ...admin.getCurrentUser()!,
+        name: user,
+        impersonateUser: user,
+      });
+      await eventually(
+        async () =>
+          (await statusOf(
+            kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: 'victim-no-patch', namespace }),
+          )) === 200,
+      );
+
+      const result = await containPodIn(
+        request({ target: { podName: 'victim-no-patch', podUid: uid } }),
+        () => Promise.resolve(kc),
+      );
+      expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+        ['failed', false],
+        ['failed', false],
+      ]);
+      expect(result.outcomes[0]?.detail).toMatch(/\(missing permission: patch pods\)$/);
+      expect(result.outcomes[1]?.detail).toMatch(
+        /is NOT isolated: .*\(label step: failed\); NetworkPolicy \S+ is in place and left there/,
+      );
+      expect(
+        (await readPod('victim-no-patch')).metadata?.labels?.[QUARANTINE_LABEL],
+      ).toBeUndefined();
+      const policy = await networking.readNamespacedNetworkPolicy({
+        name: networkPolicyName(uid),
+        namespace,
+      });
+      expect(policy.spec?.podSelector).toEqual({ matchLabels: { [QUARANTINE_LABEL]: uid } });
+      expect(result.release).toBe(
+        `aws eks update-kubeconfig --region us-east-1 --name ${clusterName}; kubectl -n ${namespace} delete networkpolicy ${networkPolicyName(uid)}`,
+      );
     });
 
     it('a missing pod is skipped with a clear reason', async () => {

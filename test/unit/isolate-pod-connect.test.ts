@@ -11,7 +11,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mintEksToken } from '../../shared/eks-token.js';
 import { ContainmentResultSchema } from '../../shared/contracts.js';
-import { eksKubeConfig, fileKubeConfig } from '../../functions/isolate-pod/connect.js';
+import {
+  cachedClusterAccess,
+  eksKubeConfig,
+  fileKubeConfig,
+} from '../../functions/isolate-pod/connect.js';
 import { handler } from '../../functions/isolate-pod/handler.js';
 
 const ENDPOINT = 'https://0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com';
@@ -105,6 +109,45 @@ describe('eksKubeConfig', () => {
     ).rejects.toThrow(message);
   });
 
+  it('a kept DescribeCluster answer: per region and cluster, for the TTL only, failures never kept; tokens always fresh', async () => {
+    eksMock
+      .on(DescribeClusterCommand)
+      .resolves({ cluster: { endpoint: ENDPOINT, certificateAuthority: { data: CA_DATA } } });
+    let clock = 1_000_000;
+    const access = cachedClusterAccess({ ttlMs: 60_000, now: () => clock });
+    const connect = (clusterName: string, region = 'eu-west-1', now = NOW) =>
+      eksKubeConfig({ eks: eks(), clusterName, region, now, access });
+    const describes = () =>
+      eksMock.commandCalls(DescribeClusterCommand).map((c) => c.args[0].input.name);
+
+    const first = await connect('prod-eks');
+    const second = await connect('prod-eks', 'eu-west-1', new Date(NOW.getTime() + 1000));
+    expect(describes()).toEqual(['prod-eks']);
+    expect(second.getCurrentCluster()).toMatchObject({
+      server: new URL(ENDPOINT).origin,
+      caData: CA_DATA,
+    });
+    // A token minted for this call, not kept with the answer.
+    expect(second.getCurrentUser()?.token).not.toBe(first.getCurrentUser()?.token);
+
+    await connect('other-eks');
+    await connect('prod-eks', 'us-east-1');
+    expect(describes()).toEqual(['prod-eks', 'other-eks', 'prod-eks']);
+
+    clock += 60_000;
+    await connect('prod-eks');
+    expect(describes()).toEqual(['prod-eks', 'other-eks', 'prod-eks', 'prod-eks']);
+
+    eksMock.reset();
+    eksMock.on(DescribeClusterCommand).resolves({ cluster: { status: 'CREATING' } });
+    await expect(connect('new-eks')).rejects.toThrow(/has no endpoint yet/);
+    eksMock
+      .on(DescribeClusterCommand)
+      .resolves({ cluster: { endpoint: ENDPOINT, certificateAuthority: { data: CA_DATA } } });
+    await connect('new-eks');
+    expect(describes()).toEqual(['new-eks', 'new-eks']);
+  });
+
   it('a local kubeconfig file: its current context', () => {
     const dir = mkdtempSync(join(tmpdir(), 'isolate-pod-'));
     const file = join(dir, 'config');
@@ -188,6 +231,23 @@ describe('handler (Lambda composition root)', () => {
     });
     expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
     expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it('warm invocations for the same cluster describe it once (the token is minted each time)', async () => {
+    // Nothing listens on port 1: the Kubernetes calls fail at once, after connecting.
+    eksMock.on(DescribeClusterCommand).resolves({
+      cluster: { endpoint: 'https://127.0.0.1:1', certificateAuthority: { data: CA_DATA } },
+    });
+    const warm = { ...event, target: { ...event.target, clusterName: 'warm-eks' } };
+    for (let i = 0; i < 2; i += 1) {
+      const result = await handler(warm);
+      expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+        ['failed', true],
+        ['failed', true],
+      ]);
+      expect(result.outcomes[0]?.detail).toMatch(/^get pod payments\/web-1: .*ECONNREFUSED/);
+    }
+    expect(eksMock.commandCalls(DescribeClusterCommand)).toHaveLength(1);
   });
 
   it('refuses a request for another surface', async () => {

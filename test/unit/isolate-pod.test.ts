@@ -344,7 +344,7 @@ const outcomeOf = (result: ContainmentResult, action: ActionId) =>
 // ---------------------------------------------------------------- finding the pod
 
 describe('finding the pod', () => {
-  it('by name: labels it with its uid, annotates it, then creates the NetworkPolicy', async () => {
+  it('by name: labels it with its uid, annotates it, and creates the NetworkPolicy', async () => {
     const request = named();
     const pod = victimPod(request);
     cluster.addPod(pod);
@@ -360,11 +360,14 @@ describe('finding the pod', () => {
       [FINDING_ANNOTATION]: request.findingId,
       [CONTAINED_AT_ANNOTATION]: NOW.toISOString(),
     });
-    // Label first: the policy selects the label.
-    expect(cluster.writes().map((c) => c.method)).toEqual([
-      'patchNamespacedPod',
-      'createNamespacedNetworkPolicy',
-    ]);
+    // Label and policy side by side (the policy selects the label); no read of the policy first.
+    expect(
+      cluster
+        .writes()
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(['createNamespacedNetworkPolicy', 'patchNamespacedPod']);
+    expect(cluster.callsTo('readNamespacedNetworkPolicy')).toEqual([]);
     expect(cluster.policies.get(`payments/${networkPolicyName(uid)}`)).toEqual({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -474,9 +477,21 @@ describe('finding the pod', () => {
       retryable: false,
     });
     expect(outcomeOf(result, 'eks:label-pod').detail).toContain('metadata.uid: field is immutable');
-    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({ status: 'failed' });
-    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain('not attempted');
-    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
+    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({
+      status: 'failed',
+      retryable: false,
+    });
+    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toMatch(
+      /^pod payments\/checkout-api-7c9f8b6d5-x2k4q is NOT isolated: .*quarantine label, which is not on it \(label step: failed\)/,
+    );
+    // The policy made alongside the label selects only the uid that was read, which no pod
+    // carries: the replacement is neither labelled nor selected. Nothing is deleted.
+    const replacement = cluster.pod('payments', request.target.podName!);
+    expect(replacement.metadata?.labels?.[QUARANTINE_LABEL]).toBeUndefined();
+    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toHaveLength(1);
+    expect([...cluster.policies.values()].map((p) => p.spec?.podSelector)).toEqual([
+      { matchLabels: { [QUARANTINE_LABEL]: request.target.podUid } },
+    ]);
   });
 
   it('shows names read from the cluster with control characters made visible', async () => {
@@ -589,7 +604,7 @@ describe('isolating the pod network', () => {
     const uid = request.target.podUid!;
     cluster.before.set('createNamespacedNetworkPolicy', () => {
       cluster.before.delete('createNamespacedNetworkPolicy');
-      // Another invocation created it after this one read "not found".
+      // Another invocation created it first.
       cluster.policies.set(`payments/${networkPolicyName(uid)}`, {
         metadata: { name: networkPolicyName(uid), namespace: 'payments' },
         spec: {
@@ -603,13 +618,17 @@ describe('isolating the pod network', () => {
       status: 'already-contained',
       detail: `NetworkPolicy payments/${networkPolicyName(uid)} already denies all ingress and egress of pod payments/checkout-api-7c9f8b6d5-x2k4q`,
     });
-    expect(cluster.calls.map((c) => c.method)).toEqual([
-      'readNamespacedPod',
+    // Created directly; read back only after the 409, to compare.
+    const methods = cluster.calls.map((c) => c.method);
+    expect([...methods].sort()).toEqual([
+      'createNamespacedNetworkPolicy',
       'patchNamespacedPod',
       'readNamespacedNetworkPolicy',
-      'createNamespacedNetworkPolicy',
-      'readNamespacedNetworkPolicy',
+      'readNamespacedPod',
     ]);
+    expect(methods.indexOf('readNamespacedNetworkPolicy')).toBeGreaterThan(
+      methods.indexOf('createNamespacedNetworkPolicy'),
+    );
     expect(result.release).toContain(
       `kubectl -n payments delete networkpolicy ${networkPolicyName(uid)}`,
     );
@@ -651,16 +670,18 @@ describe('isolating the pod network', () => {
       cluster.addPod(victimPod(request));
       const uid = request.target.podUid!;
       const withUid = JSON.parse(JSON.stringify(spec).replaceAll('UID', uid));
-      cluster.policies.set(`payments/${networkPolicyName(uid)}`, {
-        metadata: { name: networkPolicyName(uid) },
-        spec: withUid,
-      });
+      const existing = { metadata: { name: networkPolicyName(uid) }, spec: withUid };
+      cluster.policies.set(`payments/${networkPolicyName(uid)}`, clone(existing));
       const result = await contain(request);
       const isolation = outcomeOf(result, 'eks:isolate-pod-network');
       expect(isolation).toMatchObject({ status: 'failed', retryable: false });
       expect(isolation.detail).toMatch(/exists but is not this pod's quarantine/);
       expect(isolation.detail).toMatch(message);
-      expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
+      // The create is refused (409) and the policy there is read back: never replaced or patched.
+      expect(cluster.callsTo('createNamespacedNetworkPolicy')).toHaveLength(1);
+      expect([...cluster.policies.entries()]).toEqual([
+        [`payments/${networkPolicyName(uid)}`, existing],
+      ]);
       expect(result.release).not.toContain('delete networkpolicy');
     },
   );
@@ -673,6 +694,90 @@ describe('isolating the pod network', () => {
     expect(isolation).toMatchObject({ status: 'failed', retryable: false });
     expect(isolation.detail).toMatch(/uses the host network.*NOT isolated/);
     expect(result.release).toContain('delete networkpolicy');
+  });
+
+  it('a host-network pod whose label failed: NOT isolated, and the policy would not help either', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request, { hostNetwork: true }));
+    cluster.failNext.set(
+      'patchNamespacedPod',
+      apiError(500, 'InternalError', 'etcdserver: request timed out'),
+    );
+    const result = await contain(request);
+    const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+    // The label failure is retryable, the host network is not.
+    expect(isolation).toMatchObject({ status: 'failed', retryable: false });
+    expect(isolation.detail).toMatch(
+      /is NOT isolated: .*\(label step: failed\); NetworkPolicy \S+ is in place and left there, but: .*uses the host network/,
+    );
+    expect(isolation.detail).not.toContain('once the label is on it');
+    expect(result.release).toContain('delete networkpolicy');
+  });
+
+  it('a 500 on the label patch with the policy made alongside: NOT isolated, retryable (a retry labels the pod)', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.failNext.set(
+      'patchNamespacedPod',
+      apiError(500, 'InternalError', 'etcdserver: request timed out'),
+    );
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:label-pod')).toMatchObject({ status: 'failed', retryable: true });
+    const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(isolation).toMatchObject({ status: 'failed', retryable: true });
+    expect(isolation.detail).toMatch(/is NOT isolated/);
+
+    // The retry: the pod is labelled now, the policy there is confirmed (409, read back).
+    cluster.calls = [];
+    const retry = await contain(request);
+    expect(statuses(retry)).toEqual({
+      'eks:label-pod': 'contained',
+      'eks:isolate-pod-network': 'already-contained',
+    });
+    expect(cluster.policies.size).toBe(1);
+  });
+
+  it('the label patch and the policy create both fail: NOT isolated, no policy, nothing to release', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.failNext.set(
+      'patchNamespacedPod',
+      apiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+    );
+    cluster.failNext.set(
+      'createNamespacedNetworkPolicy',
+      forbidden('create', 'networkpolicies', 'networking.k8s.io'),
+    );
+    const result = await contain(request);
+    const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+    // The label failure alone would be retryable; the missing permission is not.
+    expect(isolation).toMatchObject({ status: 'failed', retryable: false });
+    expect(isolation.detail).toMatch(
+      /is NOT isolated: .*\(label step: failed\); the NetworkPolicy is not in place either: create NetworkPolicy .*\(missing permission: create networkpolicies\)$/,
+    );
+    expect(cluster.policies.size).toBe(0);
+    expect(result.release).toBeUndefined();
+  });
+
+  it('a pod already labelled by an earlier run: the policy is read first, and created only when missing', async () => {
+    const request = named();
+    const uid = request.target.podUid!;
+    cluster.addPod(
+      victimPod(request, {
+        labels: { [QUARANTINE_LABEL]: uid },
+        annotations: { [FINDING_ANNOTATION]: request.findingId },
+      }),
+    );
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({
+      'eks:label-pod': 'already-contained',
+      'eks:isolate-pod-network': 'contained',
+    });
+    expect(cluster.calls.map((c) => c.method)).toEqual([
+      'readNamespacedPod',
+      'readNamespacedNetworkPolicy',
+      'createNamespacedNetworkPolicy',
+    ]);
   });
 
   it('isolating without eks:label-pod in the request still labels first (the policy needs it)', async () => {
@@ -692,7 +797,7 @@ describe('isolating the pod network', () => {
 // ---------------------------------------------------------------- errors
 
 describe('errors from the API server', () => {
-  it('403 on the label patch: failed, not retryable, naming verb and resource; no policy attempted', async () => {
+  it('403 on the label patch: failed, not retryable, naming verb and resource; the pod is reported NOT isolated', async () => {
     const request = named();
     cluster.addPod(victimPod(request));
     cluster.failNext.set('patchNamespacedPod', forbidden('patch', 'pods'));
@@ -703,12 +808,21 @@ describe('errors from the API server', () => {
       /^patch pod payments\/checkout-api-7c9f8b6d5-x2k4q: Forbidden: .*cannot patch resource "pods".*\(missing permission: patch pods\)$/,
     );
     expect(label.detail).not.toContain('Headers');
-    expect(outcomeOf(result, 'eks:isolate-pod-network')).toMatchObject({
-      status: 'failed',
-      retryable: false,
-    });
-    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toEqual([]);
-    expect(result.release).toBeUndefined();
+    const isolation = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(isolation).toMatchObject({ status: 'failed', retryable: false });
+    expect(isolation.detail).toMatch(
+      /is NOT isolated: the NetworkPolicy selects it by its quarantine label, which is not on it \(label step: failed\); NetworkPolicy payments\/gdrr-quarantine-\S+ is in place and left there: it isolates the pod once the label is on it$/,
+    );
+    // The policy was created alongside the label; it is kept (it selects no pod without the
+    // label) and its release command is given; there is no label to undo.
+    const uid = request.target.podUid!;
+    expect(cluster.callsTo('createNamespacedNetworkPolicy')).toHaveLength(1);
+    expect(cluster.pod('payments', request.target.podName!).metadata?.labels).toEqual(
+      victimPod(request).metadata?.labels,
+    );
+    expect(result.release).toBe(
+      `aws eks update-kubeconfig --region us-east-1 --name prod-eks; kubectl -n payments delete networkpolicy ${networkPolicyName(uid)}`,
+    );
   });
 
   it('403 on create networkpolicies: that step fails naming the permission, the label stays reported', async () => {
@@ -875,7 +989,24 @@ describe('cordoning the node', () => {
     expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({ status: 'already-contained' });
     expect(outcomeOf(result, 'eks:cordon-node').detail).toContain('not by the responder');
     expect(result.release).not.toContain('uncordon');
-    expect(cluster.callsTo('listNode')).toEqual([]);
+    expect(cluster.callsTo('patchNode')).toEqual([]);
+  });
+
+  it('the count of cordoned nodes does not matter for a node already unschedulable, even when it fails', async () => {
+    const request = escape();
+    cluster.addPod(victimPod(request));
+    cluster.addNode(NODE, {
+      metadata: { labels: { [CORDONED_LABEL]: 'true' } },
+      spec: { unschedulable: true },
+    });
+    cluster.failNext.set('listNode', forbidden('list', 'nodes'));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:cordon-node')).toMatchObject({
+      status: 'already-contained',
+      detail: `node ${NODE} is already cordoned by the responder`,
+    });
+    expect(result.release).toContain(`kubectl uncordon ${NODE}`);
+    expect(cluster.callsTo('patchNode')).toEqual([]);
   });
 
   it('the node is gone: skipped', async () => {
@@ -1136,7 +1267,7 @@ describe('re-runs and dry runs', () => {
     expect(cluster.writes()).toEqual([]);
   });
 
-  it('outcomes come back in the order of the request; the label still goes first', async () => {
+  it('outcomes come back in the order of the request; the policy is undone before the label', async () => {
     const request = named((r) => {
       r.actions = ['eks:isolate-pod-network', 'eks:label-pod'];
     });
@@ -1146,9 +1277,156 @@ describe('re-runs and dry runs', () => {
       'eks:isolate-pod-network',
       'eks:label-pod',
     ]);
-    expect(cluster.writes().map((c) => c.method)).toEqual([
-      'patchNamespacedPod',
-      'createNamespacedNetworkPolicy',
+    expect(
+      cluster
+        .writes()
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(['createNamespacedNetworkPolicy', 'patchNamespacedPod']);
+    expect(result.release).toMatch(/delete networkpolicy .*; kubectl -n payments label pod /);
+  });
+});
+
+// ---------------------------------------------------------------- round trips
+
+describe('sequential round trips', () => {
+  interface Timed {
+    method: string;
+    start: number;
+    end: number;
+  }
+
+  /** The clients with every call taking a few milliseconds and its start and end recorded. */
+  function timed(kube: KubeClients, log: Timed[]): KubeClients {
+    const wrap = <T extends object>(api: T): T =>
+      Object.fromEntries(
+        Object.entries(api).map(([method, call]) => [
+          method,
+          async (...args: unknown[]) => {
+            const start = performance.now();
+            try {
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              return await (call as (...a: unknown[]) => Promise<unknown>)(...args);
+            } finally {
+              log.push({ method, start, end: performance.now() });
+            }
+          },
+        ]),
+      ) as T;
+    return { core: wrap(kube.core), networking: wrap(kube.networking), apps: wrap(kube.apps) };
+  }
+
+  /** Calls grouped by the longest chain of calls, each started after the previous ended, ending with them. */
+  function waves(log: readonly Timed[]): string[][] {
+    const sorted = [...log].sort((a, b) => a.start - b.start);
+    const level: number[] = [];
+    sorted.forEach((call, j) => {
+      const before = sorted
+        .slice(0, j)
+        .map((other, i) => (other.end <= call.start ? level[i]! : 0));
+      level.push(Math.max(0, ...before) + 1);
+    });
+    return Array.from({ length: Math.max(0, ...level) }, (_, w) =>
+      sorted
+        .filter((_, i) => level[i] === w + 1)
+        .map((c) => c.method)
+        .sort(),
+    );
+  }
+
+  const everything = () =>
+    requestFrom('eks-runc-container-escape.json', (r) => {
+      r.actions = [
+        'eks:label-pod',
+        'eks:isolate-pod-network',
+        'eks:cordon-node',
+        'eks:detach-from-controller',
+      ];
+    });
+
+  it('once the pod is read, every step starts; the node patch follows its reads, the detach follows label and policy', async () => {
+    const request = everything();
+    cluster.addPod(
+      victimPod(request, {
+        owner: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'rs',
+          uid: 'u',
+          controller: true,
+        },
+      }),
+    );
+    cluster.replicaSets.set('ops-tools/rs', {
+      spec: { selector: { matchLabels: { app: 'victim' } } },
+    });
+    cluster.addNode('ip-10-0-1-23.ec2.internal');
+    const log: Timed[] = [];
+    const result = await containPod(request, {
+      kube: timed(cluster.clients(), log),
+      now: () => NOW,
+    });
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'contained',
+      'contained',
+      'contained',
+      'contained',
+    ]);
+    expect(waves(log)).toEqual([
+      ['readNamespacedPod'],
+      [
+        'createNamespacedNetworkPolicy',
+        'listNode',
+        'patchNamespacedPod',
+        'readNamespacedReplicaSet',
+        'readNode',
+      ],
+      ['patchNamespacedPod', 'patchNode'],
+    ]);
+    // The detach relabel (the controller then replaces the pod) starts after the label and
+    // the policy are answered.
+    const [labelPatch, detachPatch] = log
+      .filter((c) => c.method === 'patchNamespacedPod')
+      .sort((a, b) => a.start - b.start);
+    const create = log.find((c) => c.method === 'createNamespacedNetworkPolicy')!;
+    expect(detachPatch!.start).toBeGreaterThanOrEqual(Math.max(labelPatch!.end, create.end));
+    // Release still undoes in reverse run order: detach, cordon, policy, label.
+    expect(result.release).toMatch(
+      /--overwrite app=victim; .*kubectl uncordon .*delete networkpolicy .*label pod \S+ guardduty-responder\/quarantine-/,
+    );
+  });
+
+  it('a dry run makes its reads side by side and writes nothing', async () => {
+    const request = parseContainmentRequest({ ...everything(), dryRun: true }, 'eks-pod');
+    cluster.addPod(
+      victimPod(request, {
+        owner: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'rs',
+          uid: 'u',
+          controller: true,
+        },
+      }),
+    );
+    cluster.replicaSets.set('ops-tools/rs', {
+      spec: { selector: { matchLabels: { app: 'victim' } } },
+    });
+    cluster.addNode('ip-10-0-1-23.ec2.internal');
+    const log: Timed[] = [];
+    const result = await containPod(request, {
+      kube: timed(cluster.clients(), log),
+      now: () => NOW,
+    });
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'dry-run',
+      'dry-run',
+      'dry-run',
+      'dry-run',
+    ]);
+    expect(waves(log)).toEqual([
+      ['readNamespacedPod'],
+      ['listNode', 'readNamespacedNetworkPolicy', 'readNamespacedReplicaSet', 'readNode'],
     ]);
   });
 });
