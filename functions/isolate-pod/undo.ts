@@ -33,7 +33,7 @@ function detachedLabels(annotation: string | undefined): Record<string, string> 
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
     const entries = Object.entries(parsed);
     return entries.every(([, value]) => typeof value === 'string')
-      ? (Object.fromEntries(entries))
+      ? Object.fromEntries(entries)
       : undefined;
   } catch {
     return undefined;

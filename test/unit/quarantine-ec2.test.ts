@@ -201,8 +201,22 @@ describe('quarantine-ec2 with mocked EC2', () => {
       state: 'running',
       tags: [{ Key: 'guardduty-responder:quarantined-by', Value: 'guardduty-runtime-responder' }],
       interfaces: [
-        { id: 'eni-a', deviceIndex: 0, vpcId: 'vpc-1', groupIds: ['sg-0000000d'], requesterManaged: false, tags: [] },
-        { id: 'eni-b', deviceIndex: 1, vpcId: 'vpc-1', groupIds: ['sg-0000000b'], requesterManaged: false, tags: [] },
+        {
+          id: 'eni-a',
+          deviceIndex: 0,
+          vpcId: 'vpc-1',
+          groupIds: ['sg-0000000d'],
+          requesterManaged: false,
+          tags: [],
+        },
+        {
+          id: 'eni-b',
+          deviceIndex: 1,
+          vpcId: 'vpc-1',
+          groupIds: ['sg-0000000b'],
+          requesterManaged: false,
+          tags: [],
+        },
       ],
       volumes: [],
       terminationProtection: true,
@@ -216,11 +230,16 @@ describe('quarantine-ec2 with mocked EC2', () => {
   });
 
   it("never records one of the responder's own groups as an original", async () => {
-    runningInstance([eni('eni-a', 0, ['sg-0000000c']), eni('eni-b', 1, ['sg-0000000b', 'sg-0000000d'])]);
+    runningInstance([
+      eni('eni-a', 0, ['sg-0000000c']),
+      eni('eni-b', 1, ['sg-0000000b', 'sg-0000000d']),
+    ]);
     await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
     const records = ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input);
     expect(records.find((r) => r.Resources?.[0] === 'eni-a')).toBeUndefined();
-    expect(records.find((r) => r.Resources?.[0] === 'eni-b')?.Tags).toEqual([{ Key: 'guardduty-responder:original-groups', Value: 'sg-0000000b' }]);
+    expect(records.find((r) => r.Resources?.[0] === 'eni-b')?.Tags).toEqual([
+      { Key: 'guardduty-responder:original-groups', Value: 'sg-0000000b' },
+    ]);
   });
 
   it('AccessDenied: failed, not retryable, names the missing permission', async () => {
@@ -312,7 +331,8 @@ describe('SDK retries before reporting failure (real retry middleware, fake tran
     const requestHandler = {
       handle: (request: { body?: unknown }) => {
         seen.attempts += 1;
-        const action = /Action=(\w+)/.exec(String(request.body ?? ''))?.[1] ?? '?';
+        const sent = typeof request.body === 'string' ? request.body : '';
+        const action = /Action=(\w+)/.exec(sent)?.[1] ?? '?';
         seen.byAction.set(action, (seen.byAction.get(action) ?? 0) + 1);
         const body = `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>try later</Message></Error></Errors><RequestID>r-1</RequestID></Response>`;
         return Promise.resolve({
