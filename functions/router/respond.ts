@@ -210,6 +210,24 @@ export async function respond(event: unknown, deps: RouterDeps): Promise<RouterR
   }
 }
 
+/**
+ * Without the store neither duplicates nor the budget can be controlled: do not act, say
+ * so in an alert, and return the error that fails the invocation so the event is retried.
+ */
+async function storeUnavailable(
+  evaluation: Evaluation,
+  error: unknown,
+  deps: RouterDeps,
+): Promise<ContainmentFailedError> {
+  const problem = describeError(error).summary;
+  const reason = `the responder's state store is unavailable (${problem}); nothing was contained, the event will be retried`;
+  await publish(deps, renderAlert(notifyInstead(evaluation, reason), NOTHING_DONE));
+  return new ContainmentFailedError(
+    `state store unavailable for finding ${evaluation.finding?.id ?? '?'}: ${problem}`,
+    true,
+  );
+}
+
 async function handleOnce(
   initial: Evaluation,
   deps: RouterDeps,
@@ -223,26 +241,18 @@ async function handleOnce(
   try {
     claim = await deps.store.claim(key, now, CLAIM_LEASE_MS, initial.finding?.count ?? 1);
   } catch (error) {
-    // Without the store neither duplicates nor the budget can be controlled: do not act,
-    // say so, and fail so the event is retried.
-    const problem = describeError(error).summary;
-    const alert = renderAlert(
-      notifyInstead(
-        initial,
-        `the responder's state store is unavailable (${problem}); nothing was contained, the event will be retried`,
-      ),
-      NOTHING_DONE,
-    );
-    await publish(deps, alert);
-    throw new ContainmentFailedError(
-      `state store unavailable for finding ${findingId ?? '?'}: ${problem}`,
-      true,
-    );
+    throw await storeUnavailable(initial, error, deps);
   }
   if (claim.kind === 'duplicate') return answerDuplicate(initial, key, claim, deps, now);
 
+  let recorded = false;
   try {
-    const evaluation = await withinBudget(initial, deps, now);
+    let evaluation: Evaluation;
+    try {
+      evaluation = await withinBudget(initial, deps, now);
+    } catch (error) {
+      throw await storeUnavailable(initial, error, deps);
+    }
     const response: ContainResponse =
       evaluation.decision === 'contain'
         ? await contain(evaluation, deps)
@@ -261,6 +271,7 @@ async function handleOnce(
       count: initial.finding?.count ?? 1,
       at: clock(),
     });
+    recorded = true;
     // The audit line: what was decided and done to which workload, one line per response.
     deps.logger.info('response recorded', {
       ...summary(evaluation),
@@ -282,7 +293,7 @@ async function handleOnce(
     }
     return { decision: evaluation.decision, findingId, status, alertMessageId };
   } catch (error) {
-    if (!(error instanceof ContainmentFailedError)) {
+    if (!recorded) {
       // Release the claim so the retry of this event is not taken for a duplicate.
       await deps.store
         .finish(key, {

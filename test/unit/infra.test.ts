@@ -266,6 +266,20 @@ describe('configuration', () => {
     expect(() => synth({ policyPath: '/tmp/x;rm -rf ~.json' })).toThrow(/characters other than/);
   });
 
+  it("the README's copy-paste configuration is valid", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = /Copy-paste example \(`infra\/config.json`\):\n\n```json\n([\s\S]*?)```/.exec(
+      readme,
+    )?.[1];
+    expect(example).toBeDefined();
+    const path = join(dir, 'readme-config.json');
+    writeFileSync(path, example!);
+    expect(loadDeploymentConfig(path)).toMatchObject({
+      eksClusterNames: ['prod-eks'],
+      slack: { channelId: 'C0123ABCD' },
+    });
+  });
+
   it('the example deployment configuration is valid; a bad one names the key', () => {
     expect(loadDeploymentConfig(join(ROOT, 'infra', 'config.example.json')).stackName).toBe(
       'GuardDutyRuntimeResponder',

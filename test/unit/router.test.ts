@@ -17,6 +17,7 @@ import {
 } from '../../functions/router/respond.js';
 import { loadEvent, policyWith } from '../helpers.js';
 import { MemoryStore } from '../fakes/memory-store.js';
+import { DynamoResponseStore } from '../../functions/router/store.js';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:gdrr-alerts';
@@ -510,5 +511,109 @@ describe('router: at-least-once delivery, budget and failures', () => {
     await expect(
       respond(loadEvent('eks-reverse-shell.json'), deps({ store })),
     ).resolves.toMatchObject({ status: 'CONTAINED', alertMessageId: 'msg-2' });
+  });
+});
+
+describe('router: faults in each AWS call it makes (DynamoDB, Lambda, SNS)', () => {
+  const throttled = () =>
+    Object.assign(new Error('Rate exceeded'), {
+      name: 'ProvisionedThroughputExceededException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+  const serverError = () =>
+    Object.assign(new Error('We encountered an internal error'), {
+      name: 'InternalServerError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+    });
+
+  function dynamoStore() {
+    const dynamoMock = mockClient(DynamoDBClient);
+    const store = new DynamoResponseStore(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      'gdrr-state',
+    );
+    return { dynamoMock, store };
+  }
+
+  it('DynamoDB throttles the claim: nothing contained, an alert, a retryable failure', async () => {
+    const { dynamoMock, store } = dynamoStore();
+    dynamoMock.on(PutItemCommand).rejects(throttled());
+    answerAll('contained');
+    const error = await respond(loadEvent('eks-reverse-shell.json'), deps({ store })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: 'ContainmentFailedError', retryable: true });
+    expect(invoked()).toHaveLength(0);
+    expect(published()[0]!.Message).toContain('ProvisionedThroughputExceededException');
+    dynamoMock.restore();
+  });
+
+  it('DynamoDB fails recording the outcome after containment: the invocation fails, and is retried', async () => {
+    const { dynamoMock, store } = dynamoStore();
+    dynamoMock.on(PutItemCommand).resolves({});
+    // The budget counter works; recording the finished response does not.
+    dynamoMock
+      .on(UpdateItemCommand)
+      .callsFake((input: { UpdateExpression?: string }) =>
+        input.UpdateExpression?.startsWith('ADD')
+          ? Promise.resolve({})
+          : Promise.reject(serverError()),
+      );
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).rejects.toThrow('internal error');
+    // Contained and alerted once; the retry finds the function reporting already-contained.
+    expect(invoked()).toHaveLength(1);
+    expect(published()).toHaveLength(1);
+    dynamoMock.restore();
+  });
+
+  it('DynamoDB fails taking the budget: nothing contained, an alert, a retryable failure', async () => {
+    const { dynamoMock, store } = dynamoStore();
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).rejects(throttled());
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).rejects.toMatchObject({ retryable: true });
+    expect(invoked()).toHaveLength(0);
+    expect(published()[0]!.Message).toContain('state store is unavailable');
+    dynamoMock.restore();
+  });
+
+  it('a failure after the claim never leaves it held: the retry acts instead of being a duplicate', async () => {
+    const store = new MemoryStore();
+    const takeBudget = store.takeBudget.bind(store);
+    let failBudget = true;
+    store.takeBudget = (...args) =>
+      failBudget ? Promise.reject(throttled()) : takeBudget(...args);
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).rejects.toMatchObject({ retryable: true });
+    failBudget = false;
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).resolves.toMatchObject({ status: 'CONTAINED' });
+  });
+
+  it('SNS 5xx: the claim is released (recorded as failed) so the retry alerts', async () => {
+    const { dynamoMock, store } = dynamoStore();
+    dynamoMock.on(PutItemCommand).resolves({});
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    snsMock.on(PublishCommand).rejects(serverError());
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
+    ).rejects.toThrow('internal error');
+    const finish = dynamoMock
+      .commandCalls(UpdateItemCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues?.[':status']?.S)
+      .filter((status) => status !== undefined);
+    expect(finish).toEqual(['failed']);
+    dynamoMock.restore();
   });
 });
