@@ -50,17 +50,15 @@ beforeEach(() => {
 
 describe('Auto Scaling', () => {
   it('detaches without lowering the desired capacity', async () => {
-    asg
-      .on(DescribeAutoScalingInstancesCommand)
-      .resolves({
-        AutoScalingInstances: [
-          {
-            InstanceId: INSTANCE,
-            AutoScalingGroupName: 'web-asg',
-            ProtectedFromScaleIn: false,
-          } as never,
-        ],
-      });
+    asg.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [
+        {
+          InstanceId: INSTANCE,
+          AutoScalingGroupName: 'web-asg',
+          ProtectedFromScaleIn: false,
+        } as never,
+      ],
+    });
     asg.on(DetachInstancesCommand).resolves({});
     const outcome = await detachFromAutoScaling(
       new AutoScalingClient({ region: 'us-east-1' }),
@@ -108,19 +106,15 @@ describe('Auto Scaling', () => {
   });
 
   it('AccessDenied names the missing permission', async () => {
-    asg
-      .on(DescribeAutoScalingInstancesCommand)
-      .resolves({
-        AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: 'web-asg' } as never],
-      });
-    asg
-      .on(DetachInstancesCommand)
-      .rejects(
-        Object.assign(new Error('denied'), {
-          name: 'AccessDenied',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    asg.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: 'web-asg' } as never],
+    });
+    asg.on(DetachInstancesCommand).rejects(
+      Object.assign(new Error('denied'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     const outcome = await detachFromAutoScaling(
       new AutoScalingClient({ region: 'us-east-1' }),
       INSTANCE,
@@ -143,15 +137,13 @@ describe('load balancer target groups', () => {
         { TargetGroupArn: 'arn:tg/admin', TargetType: 'instance', VpcId: 'vpc-1' },
       ],
     });
-    elb
-      .on(DescribeTargetHealthCommand, { TargetGroupArn: 'arn:tg/web' })
-      .resolves({
-        TargetHealthDescriptions: [
-          { Target: { Id: INSTANCE, Port: 80 } },
-          { Target: { Id: INSTANCE, Port: 8080 } },
-          { Target: { Id: 'i-0ther', Port: 80 } },
-        ],
-      });
+    elb.on(DescribeTargetHealthCommand, { TargetGroupArn: 'arn:tg/web' }).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: INSTANCE, Port: 80 } },
+        { Target: { Id: INSTANCE, Port: 8080 } },
+        { Target: { Id: 'i-0ther', Port: 80 } },
+      ],
+    });
     elb
       .on(DescribeTargetHealthCommand, { TargetGroupArn: 'arn:tg/admin' })
       .resolves({ TargetHealthDescriptions: [{ Target: { Id: 'i-0ther', Port: 22 } }] });
