@@ -29,6 +29,7 @@ import type { Surface } from '../shared/contracts.js';
 import { ISOLATE_POD_K8S_GROUP } from '../shared/labels.js';
 import { loadPolicyFile } from '../shared/policy.js';
 import { containmentStatements, wildcardResources } from './iam.js';
+import { REQUIRE_SHIM } from '../scripts/bundle-options.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,9 +65,6 @@ export interface RuntimeFindingResponderProps {
   };
   readonly logRetention?: logs.RetentionDays;
 }
-
-const REQUIRE_SHIM =
-  "import { createRequire as __gdrrCreateRequire } from 'node:module'; const require = __gdrrCreateRequire(import.meta.url);";
 
 const POLICY_IN_BUNDLE = 'policy.json';
 /** Characters a bundled file path may have: it ends up in a shell copy command. */
