@@ -2,15 +2,16 @@
  * `npm run replay -- [--json] [--policy FILE] <file-or-directory>...`
  * Dry-run replay of sample findings: what the responder would decide, plan and send.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
-import { formatReport, replayEvent, withResponse } from '../shared/replay.js';
+import { formatReport, replayEvent, withResponse, type ReplayRecord } from '../shared/replay.js';
 import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
 
-const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
+const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
+  --html  also write a browsable report of every file (decision, reason, plan, alert)
   --live  contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for EKS
           the kubeconfig's current context), then print each step's outcome and the alert`;
 
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         policy: { type: 'string' },
         live: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
+        html: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -98,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
   const { files, errors } = expand(positionals);
   for (const error of errors) process.stderr.write(`${error}\n`);
   let failed = errors.length > 0;
+  const records: ReplayRecord[] = [];
   for (const file of files) {
     const read = readJson(file);
     if (!read.ok) {
@@ -115,9 +118,15 @@ async function main(argv: string[]): Promise<number> {
       ({ record, evaluation } = withResponse(record, evaluation, response));
       if (record.alert?.subject.includes('CONTAINMENT FAILED')) failed = true;
     }
+    records.push(record);
     process.stdout.write(
       values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
     );
+  }
+  if (values.html) {
+    const { htmlReport } = await import('../shared/html.js');
+    writeFileSync(values.html, htmlReport(records, new Date()));
+    process.stderr.write(`replay: wrote ${values.html}\n`);
   }
   return failed ? 1 : 0;
 }

@@ -1,10 +1,9 @@
 /**
  * The one sanitizer. Every attacker-controlled string in a finding passes through
- * `cleanText` once at intake; sinks then apply their own escaping (`forSlack`, `forHtml`,
+ * `cleanText` once at intake; sinks then apply their own escaping (`forSlack`, `forHtml` in `html.ts`,
  * `forSubject`). After `cleanText` a value holds only printable characters: nothing can
  * move the cursor, reorder text, hide itself or start a new line in an alert.
  */
-import he from 'he';
 
 /** A string that went through `cleanText`. The brand keeps raw text out of renderers. */
 export type CleanText = string & { readonly __clean: unique symbol };
@@ -127,11 +126,6 @@ export function slackCode(value: CleanText, max = 1000): string {
   const points = Array.from(value);
   const shown = points.length > max ? `${points.slice(0, max).join('')}…` : value;
   return `\`${forSlack(shown as CleanText).replace(/`/g, 'ˋ')}\``;
-}
-
-/** HTML sink: every character outside printable ASCII and every markup character encoded. */
-export function forHtml(value: CleanText): string {
-  return he.encode(value, { useNamedReferences: false, encodeEverything: false, strict: false });
 }
 
 /**

@@ -111,6 +111,17 @@ describe('npm run replay', () => {
     expect(refused.stdout).toBe('');
   });
 
+  it('--html writes a self-contained report where no finding text is markup', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gdrr-replay-')), 'report.html');
+    const { status } = replay('--json', '--html', out, 'events');
+    expect(status).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html.match(/<tr class=/g)).toHaveLength(jsonFiles(EVENTS_DIR).length);
+    expect(html).toContain('Content-Security-Policy" content="default-src \'none\'');
+    expect(html).not.toMatch(/<script|<!channel|<@U/);
+    expect(html).toContain('&#x3C;script&#x3E;');
+  });
+
   it('usage errors exit 2', () => {
     expect(replay().status).toBe(2);
     expect(replay('--nope', 'events').status).toBe(2);

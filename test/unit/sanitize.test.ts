@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { FORBIDDEN, hostileString } from '../hostile.js';
+import { forHtml } from '../../shared/html.js';
 import { describe, expect, it } from 'vitest';
 import {
   cleanText,
   FIELD_LIMITS,
-  forHtml,
   forSlack,
   forSubject,
   slackCode,
