@@ -139,6 +139,11 @@ function parseCredential(credential: string | undefined) {
   return { accessKeyId: parts[1], date: parts[2], region: parts[3] };
 }
 
+/**
+ * Re-signs the request the token claims to be. Written apart from `shared/eks-token.ts` on
+ * purpose: this is the oracle the product's token code is tested against, and calling that
+ * code here would let a signing bug pass its own check.
+ */
 async function expectedSignature(
   hostname: string,
   region: string,
