@@ -154,23 +154,43 @@ function recordCalls(
   return [...interfaceRecords, instanceRecord];
 }
 
-function protectionCalls(ec2: EC2Client, instanceId: string): (() => Promise<unknown>)[] {
-  return [
-    () =>
-      ec2.send(
-        new ModifyInstanceAttributeCommand({
-          InstanceId: instanceId,
-          DisableApiTermination: { Value: true },
-        }),
-      ),
-    () =>
-      ec2.send(
-        new ModifyInstanceAttributeCommand({
-          InstanceId: instanceId,
-          InstanceInitiatedShutdownBehavior: { Value: 'stop' },
-        }),
-      ),
-  ];
+/**
+ * Set the two instance settings the quarantine changes and release restores. EC2 takes one
+ * attribute per ModifyInstanceAttribute call, so each is its own call (sent in parallel).
+ */
+export function setInstanceSettings(
+  ec2: EC2Client,
+  instanceId: string,
+  settings: { terminationProtection?: boolean; shutdownBehavior?: 'stop' | 'terminate' },
+): { setting: 'terminationProtection' | 'shutdownBehavior'; call: () => Promise<unknown> }[] {
+  const calls: ReturnType<typeof setInstanceSettings> = [];
+  if (settings.terminationProtection !== undefined) {
+    const Value = settings.terminationProtection;
+    calls.push({
+      setting: 'terminationProtection',
+      call: () =>
+        ec2.send(
+          new ModifyInstanceAttributeCommand({
+            InstanceId: instanceId,
+            DisableApiTermination: { Value },
+          }),
+        ),
+    });
+  }
+  if (settings.shutdownBehavior !== undefined) {
+    const Value = settings.shutdownBehavior;
+    calls.push({
+      setting: 'shutdownBehavior',
+      call: () =>
+        ec2.send(
+          new ModifyInstanceAttributeCommand({
+            InstanceId: instanceId,
+            InstanceInitiatedShutdownBehavior: { Value },
+          }),
+        ),
+    });
+  }
+  return calls;
 }
 
 /** A one-line plan for a dry run. */
@@ -243,9 +263,10 @@ export async function quarantine(input: QuarantineInput): Promise<ActionOutcome>
       ),
     ),
     Promise.all(
-      protectionCalls(ec2, facts.instanceId).map((call) =>
-        settle(call, 'ec2:ModifyInstanceAttribute'),
-      ),
+      setInstanceSettings(ec2, facts.instanceId, {
+        terminationProtection: true,
+        shutdownBehavior: 'stop',
+      }).map(({ call }) => settle(call, 'ec2:ModifyInstanceAttribute')),
     ),
   ]);
   // Quarantine every interface, even one whose untrack step failed: new connections are

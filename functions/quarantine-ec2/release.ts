@@ -3,15 +3,10 @@
  * termination protection and shutdown behaviour. Quarantine tags are removed; one audit tag
  * stays. Without a record nothing is changed.
  */
-import {
-  CreateTagsCommand,
-  DeleteTagsCommand,
-  ModifyInstanceAttributeCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeleteTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { describeError } from '../../shared/containment.js';
 import { describeInstance } from './describe.js';
-import { setGroups } from './quarantine.js';
+import { setGroups, setInstanceSettings } from './quarantine.js';
 import { decodeOriginalGroups, originalGroupsKeys, TAG, tagValue } from './record.js';
 
 export class ReleaseError extends Error {
@@ -80,42 +75,25 @@ export async function releaseInstance(
   };
 
   const protection = tagValue(facts.tags, TAG.originalTerminationProtection);
-  if (protection === 'true' || protection === 'false') {
-    const value = protection === 'true';
-    if (
-      await attempt(
-        'termination protection',
-        () =>
-          ec2.send(
-            new ModifyInstanceAttributeCommand({
-              InstanceId: instanceId,
-              DisableApiTermination: { Value: value },
-            }),
-          ),
-        problems,
-      )
-    ) {
-      report.terminationProtection = value;
-    }
-  }
   const shutdown = tagValue(facts.tags, TAG.originalShutdownBehavior);
-  if (shutdown === 'stop' || shutdown === 'terminate') {
-    if (
-      await attempt(
-        'shutdown behaviour',
-        () =>
-          ec2.send(
-            new ModifyInstanceAttributeCommand({
-              InstanceId: instanceId,
-              InstanceInitiatedShutdownBehavior: { Value: shutdown },
-            }),
-          ),
-        problems,
-      )
-    ) {
-      report.shutdownBehavior = shutdown;
-    }
-  }
+  const original = {
+    terminationProtection:
+      protection === 'true' ? true : protection === 'false' ? false : undefined,
+    shutdownBehavior: shutdown === 'stop' || shutdown === 'terminate' ? shutdown : undefined,
+  } as const;
+  const LABEL = {
+    terminationProtection: 'termination protection',
+    shutdownBehavior: 'shutdown behaviour',
+  } as const;
+  await Promise.all(
+    setInstanceSettings(ec2, instanceId, original).map(async ({ setting, call }) => {
+      if (await attempt(LABEL[setting], call, problems)) {
+        if (setting === 'terminationProtection')
+          report.terminationProtection = original.terminationProtection;
+        else report.shutdownBehavior = original.shutdownBehavior;
+      }
+    }),
+  );
 
   // Tags go only after the groups are back, so a failed release can be run again.
   if (report.problems.length === 0) {
