@@ -2,7 +2,7 @@
  * The README's table of containment actions and the permissions each needs, generated from
  * the action registry (`shared/actions.ts`); a unit test keeps the README in step.
  */
-import { ACTIONS, CONTAINMENT_FUNCTIONS } from '../shared/actions.js';
+import { ACTIONS, CONTAINMENT_FUNCTIONS, EC2_RELEASE_IAM_ACTIONS } from '../shared/actions.js';
 
 /** Markdown table: action, function, what it does, IAM actions, Kubernetes RBAC. */
 export function actionsTable(): string {
@@ -20,4 +20,11 @@ export function actionsTable(): string {
   ].join('\n');
 }
 
-if (process.argv[1]?.endsWith('actions-table.ts')) process.stdout.write(`${actionsTable()}\n`);
+/** The README's sentence on what releasing an EC2 quarantine needs. */
+export function releasePermissions(): string {
+  return `Releasing an EC2 quarantine needs ${EC2_RELEASE_IAM_ACTIONS.map((a) => `\`${a}\``).join(', ')}.`;
+}
+
+if (process.argv[1]?.endsWith('actions-table.ts')) {
+  process.stdout.write(`${actionsTable()}\n\n${releasePermissions()}\n`);
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACTIONS, CONTAINMENT_FUNCTIONS, actionsOf } from '../../shared/actions.js';
 import { ACTION_IDS, SURFACES } from '../../shared/contracts.js';
-import { actionsTable } from '../../scripts/actions-table.js';
+import { actionsTable, releasePermissions } from '../../scripts/actions-table.js';
 
 describe('action registry', () => {
   it('has one entry per action id, keyed by its own id', () => {
@@ -24,5 +24,6 @@ describe('action registry', () => {
   it('the README documents exactly the permissions the registry declares', () => {
     const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
     expect(readme).toContain(actionsTable());
+    expect(readme).toContain(releasePermissions());
   });
 });
