@@ -18,7 +18,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -29,7 +28,7 @@ import type { Surface } from '../shared/contracts.js';
 import { ISOLATE_POD_K8S_GROUP } from '../shared/labels.js';
 import { loadPolicyFile } from '../shared/policy.js';
 import { containmentStatements, wildcardResources } from './iam.js';
-import { REQUIRE_SHIM } from '../scripts/bundle-options.js';
+import { BUNDLE_HANDLER, functionCode } from './bundle.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -67,14 +66,12 @@ export interface RuntimeFindingResponderProps {
 }
 
 const POLICY_IN_BUNDLE = 'policy.json';
-/** Characters a bundled file path may have: it ends up in a shell copy command. */
-const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
 
 export class RuntimeFindingResponder extends Construct {
   readonly topic: sns.Topic;
   readonly deadLetterQueue: sqs.Queue;
-  readonly router: NodejsFunction;
-  readonly containment: Record<Surface, NodejsFunction>;
+  readonly router: lambda.Function;
+  readonly containment: Record<Surface, lambda.Function>;
   readonly rule: events.Rule;
   /** Claims, budget counters and the audit record of every response. */
   readonly stateTable: dynamodb.Table;
@@ -82,10 +79,6 @@ export class RuntimeFindingResponder extends Construct {
   constructor(scope: Construct, id: string, props: RuntimeFindingResponderProps = {}) {
     super(scope, id);
     const policyPath = props.policyPath ?? join(ROOT, 'shared', 'default-policy.json');
-    if (!SAFE_PATH.test(policyPath))
-      throw new Error(
-        `policy path ${policyPath} has characters other than letters, digits and ._/-`,
-      );
     // Fail synth, naming the bad key, rather than deploy a policy the router would refuse.
     loadPolicyFile(policyPath);
 
@@ -126,7 +119,7 @@ export class RuntimeFindingResponder extends Construct {
     });
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const containment = {} as Record<Surface, NodejsFunction>;
+    const containment = {} as Record<Surface, lambda.Function>;
     for (const [surface, name] of Object.entries(CONTAINMENT_FUNCTIONS) as [Surface, string][]) {
       containment[surface] = this.containmentFunction(surface, name, props, logRetention);
     }
@@ -173,19 +166,19 @@ export class RuntimeFindingResponder extends Construct {
 
   private bundledFunction(
     name: string,
-    entry: string,
     role: iam.Role,
     logGroup: logs.LogGroup,
     extra: {
       timeout: Duration;
       environment?: Record<string, string>;
-      afterBundling?: (outputDir: string) => string[];
+      extraFiles?: Record<string, string>;
       vpc?: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
     },
-  ): NodejsFunction {
-    return new NodejsFunction(this, name, {
-      entry,
-      handler: 'handler',
+  ): lambda.Function {
+    return new lambda.Function(this, name, {
+      // The SDK is bundled: a pinned version, and faster cold starts than the runtime's copy.
+      code: functionCode({ root: ROOT, name, extraFiles: extra.extraFiles }),
+      handler: BUNDLE_HANDLER,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -197,25 +190,6 @@ export class RuntimeFindingResponder extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: `guardduty-runtime-responder-${name}`,
         ...extra.environment,
-      },
-      projectRoot: ROOT,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        banner: REQUIRE_SHIM,
-        // The SDK is bundled: a pinned version, and faster cold starts than the runtime's copy.
-        externalModules: [],
-        commandHooks: extra.afterBundling
-          ? {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (_input, output) => extra.afterBundling!(output),
-            }
-          : undefined,
       },
       ...extra.vpc,
     });
@@ -255,16 +229,7 @@ export class RuntimeFindingResponder extends Construct {
       surface === 'eks-pod' && props.isolatePodVpc
         ? this.vpcPlacement(props.isolatePodVpc)
         : undefined;
-    const fn = this.bundledFunction(
-      name,
-      join(ROOT, 'functions', name, 'handler.ts'),
-      role,
-      logGroup,
-      {
-        timeout: TIMEOUTS.containment,
-        vpc,
-      },
-    );
+    const fn = this.bundledFunction(name, role, logGroup, { timeout: TIMEOUTS.containment, vpc });
     this.suppressRuntime(fn);
     return fn;
   }
@@ -288,7 +253,7 @@ export class RuntimeFindingResponder extends Construct {
     };
   }
 
-  private routerFunction(policyPath: string, retention: logs.RetentionDays): NodejsFunction {
+  private routerFunction(policyPath: string, retention: logs.RetentionDays): lambda.Function {
     const logGroup = this.logGroup('router', retention);
     const role = this.role('router', logGroup);
     const environment = {
@@ -301,17 +266,11 @@ export class RuntimeFindingResponder extends Construct {
       POLICY_PATH: `/var/task/${POLICY_IN_BUNDLE}`,
       POWERTOOLS_METRICS_NAMESPACE: 'GuardDutyRuntimeResponder',
     };
-    const router = this.bundledFunction(
-      'router',
-      join(ROOT, 'functions', 'router', 'handler.ts'),
-      role,
-      logGroup,
-      {
-        timeout: TIMEOUTS.router,
-        environment,
-        afterBundling: (outputDir) => [`cp ${policyPath} ${outputDir}/${POLICY_IN_BUNDLE}`],
-      },
-    );
+    const router = this.bundledFunction('router', role, logGroup, {
+      timeout: TIMEOUTS.router,
+      environment,
+      extraFiles: { [policyPath]: POLICY_IN_BUNDLE },
+    });
     // Exactly the calls the router makes: invoke the three functions (unqualified, by
     // name), publish to the topic, and use its key for that.
     role.addToPolicy(
@@ -348,7 +307,7 @@ export class RuntimeFindingResponder extends Construct {
     return router;
   }
 
-  private suppressRuntime(fn: NodejsFunction): void {
+  private suppressRuntime(fn: lambda.Function): void {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
       reason: 'nodejs22.x is the runtime the bundles target and are tested for (Node 22 ESM).',

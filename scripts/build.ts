@@ -1,12 +1,15 @@
 /**
- * Bundle each function (`functions/<name>/handler.ts`) into `dist/<name>/index.mjs`:
- * ESM, AWS SDK bundled (a pinned SDK, and faster cold imports than the runtime's copy),
- * minified, with source maps. Prints each bundle's size.
+ * Bundle each function (`functions/<name>/handler.ts`) into `dist/<name>/index.mjs` with
+ * the production options (`bundle-options.ts`). Prints each bundle's size.
+ *
+ *   npm run build                                   every function into dist/
+ *   npm run build -- --function router --outdir D   one function into D (the CDK stack's bundling)
  */
 import { build } from 'esbuild';
 import { productionOptions } from './bundle-options.js';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 const FUNCTIONS_DIR = 'functions';
 const OUT_DIR = 'dist';
@@ -20,16 +23,34 @@ function functionEntries(root = FUNCTIONS_DIR): { name: string; entry: string }[
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+async function buildOne(entry: string, outdir: string): Promise<void> {
+  const outfile = join(outdir, 'index.mjs');
+  await build({ ...productionOptions(), entryPoints: [entry], outfile, logLevel: 'warning' });
+  const kb = (statSync(outfile).size / 1024).toFixed(0);
+  process.stdout.write(`built ${outfile} (${kb} KB)\n`);
+}
+
 async function main(): Promise<void> {
-  rmSync(OUT_DIR, { recursive: true, force: true });
+  const { values } = parseArgs({
+    options: { function: { type: 'string' }, outdir: { type: 'string' } },
+    strict: true,
+  });
   const entries = functionEntries();
   if (entries.length === 0) throw new Error(`no functions/*/handler.ts found`);
-  for (const { name, entry } of entries) {
-    const outfile = join(OUT_DIR, name, 'index.mjs');
-    await build({ ...productionOptions(), entryPoints: [entry], outfile, logLevel: 'warning' });
-    const kb = (statSync(outfile).size / 1024).toFixed(0);
-    process.stdout.write(`built ${outfile} (${kb} KB)\n`);
+  if (values.function !== undefined) {
+    const chosen = entries.find(({ name }) => name === values.function);
+    if (!chosen) {
+      throw new Error(
+        `no function "${values.function}"; known: ${entries.map((e) => e.name).join(', ')}`,
+      );
+    }
+    if (values.outdir === undefined) throw new Error('--function needs --outdir');
+    await buildOne(chosen.entry, values.outdir);
+    return;
   }
+  if (values.outdir !== undefined) throw new Error('--outdir needs --function');
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  for (const { name, entry } of entries) await buildOne(entry, join(OUT_DIR, name));
 }
 
 await main();

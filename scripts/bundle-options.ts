@@ -3,6 +3,7 @@
  * so what is measured and tested is what ships.
  */
 import type { BuildOptions } from 'esbuild';
+import { sdkSchemaKeys } from './sdk-schema-keys.js';
 
 /** Some dependencies (X-Ray SDK) still call require(); give the ESM bundle one. */
 export const REQUIRE_SHIM =
@@ -10,7 +11,7 @@ export const REQUIRE_SHIM =
 
 /**
  * ESM, AWS SDK bundled (a pinned SDK, and faster cold imports than the runtime's copy),
- * minified, with source maps.
+ * minified, with source maps, and only the SDK schemas the function uses.
  */
 export function productionOptions(): BuildOptions {
   return {
@@ -23,5 +24,6 @@ export function productionOptions(): BuildOptions {
     mainFields: ['module', 'main'],
     banner: { js: REQUIRE_SHIM },
     legalComments: 'none',
+    plugins: [sdkSchemaKeys()],
   };
 }
