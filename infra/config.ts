@@ -1,22 +1,30 @@
 /** The deployment configuration file (`infra/config.json`, or `-c config=FILE`), validated. */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 
 export const DeploymentConfigSchema = z.strictObject({
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/),
-  policyPath: z.string().optional(),
-  alertEmails: z.array(z.email()).default([]),
-  slack: z
-    .strictObject({
-      workspaceId: z.string().regex(/^[A-Z0-9]{1,32}$/),
-      channelId: z.string().regex(/^[A-Z0-9]{1,32}$/),
-    })
-    .optional(),
-  eksClusterNames: z.array(z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/)).default([]),
-  ecsClusterArns: z
-    .array(z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/))
-    .default([]),
-  logRetentionDays: z.number().int().positive().default(90),
+  stackName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/)),
+  policyPath: z.optional(z.string()),
+  alertEmails: z._default(z.array(z.email()), []),
+  slack: z.optional(
+    z.strictObject({
+      workspaceId: z.string().check(z.regex(/^[A-Z0-9]{1,32}$/)),
+      channelId: z.string().check(z.regex(/^[A-Z0-9]{1,32}$/)),
+    }),
+  ),
+  eksClusterNames: z._default(
+    z.array(z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/))),
+    [],
+  ),
+  ecsClusterArns: z._default(
+    z.array(
+      z
+        .string()
+        .check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/)),
+    ),
+    [],
+  ),
+  logRetentionDays: z._default(z.int().check(z.positive()), 90),
 });
 export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
 

@@ -5,15 +5,14 @@
  * Strict on types: a number must be a number, a string a string, or the event is rejected
  * with the path that failed.
  */
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from './zod.js';
 
-const text = z.string().nullish();
-const integer = z.number().int().nullish();
-const flag = z.boolean().nullish();
+const text = z.nullish(z.string());
+const integer = z.nullish(z.int());
+const flag = z.nullish(z.boolean());
 /** Epoch seconds (maybe fractional), epoch milliseconds, or an ISO-8601 string. */
-const timestamp = z.union([z.number(), z.string()]).nullish();
-const list = <T extends z.ZodType>(item: T) => z.array(item).nullish();
+const timestamp = z.nullish(z.union([z.number(), z.string()]));
+const list = <T extends z.ZodMiniType>(item: T) => z.nullish(z.array(item));
 
 const TagSchema = z.object({ key: text, value: text });
 
@@ -47,8 +46,8 @@ const ProcessSchema = z.object({
 export type WireProcess = z.infer<typeof ProcessSchema>;
 
 const RuntimeContextSchema = z.object({
-  modifyingProcess: ProcessSchema.nullish(),
-  targetProcess: ProcessSchema.nullish(),
+  modifyingProcess: z.nullish(ProcessSchema),
+  targetProcess: z.nullish(ProcessSchema),
   modifiedAt: timestamp,
   scriptPath: text,
   libraryPath: text,
@@ -84,7 +83,7 @@ const ContainerSchema = z.object({
   name: text,
   image: text,
   imagePrefix: text,
-  securityContext: z.object({ privileged: flag, allowPrivilegeEscalation: flag }).nullish(),
+  securityContext: z.nullish(z.object({ privileged: flag, allowPrivilegeEscalation: flag })),
 });
 
 const NetworkInterfaceSchema = z.object({
@@ -137,45 +136,45 @@ const EcsTaskDetailsSchema = z.object({
 
 const ResourceSchema = z.object({
   resourceType: z.string(),
-  instanceDetails: InstanceDetailsSchema.nullish(),
-  eksClusterDetails: z
-    .object({ name: text, arn: text, vpcId: text, status: text, tags: list(TagSchema) })
-    .nullish(),
-  kubernetesDetails: z
-    .object({ kubernetesWorkloadDetails: KubernetesWorkloadSchema.nullish() })
-    .nullish(),
-  ecsClusterDetails: z
-    .object({
+  instanceDetails: z.nullish(InstanceDetailsSchema),
+  eksClusterDetails: z.nullish(
+    z.object({ name: text, arn: text, vpcId: text, status: text, tags: list(TagSchema) }),
+  ),
+  kubernetesDetails: z.nullish(
+    z.object({ kubernetesWorkloadDetails: z.nullish(KubernetesWorkloadSchema) }),
+  ),
+  ecsClusterDetails: z.nullish(
+    z.object({
       name: text,
       arn: text,
       status: text,
       tags: list(TagSchema),
-      taskDetails: EcsTaskDetailsSchema.nullish(),
-    })
-    .nullish(),
-  containerDetails: ContainerSchema.nullish(),
+      taskDetails: z.nullish(EcsTaskDetailsSchema),
+    }),
+  ),
+  containerDetails: z.nullish(ContainerSchema),
 });
 export type WireResource = z.infer<typeof ResourceSchema>;
 
 const RemoteIpSchema = z.object({
   ipAddressV4: text,
   ipAddressV6: text,
-  organization: z.object({ asnOrg: text, org: text, isp: text }).nullish(),
-  country: z.object({ countryName: text }).nullish(),
+  organization: z.nullish(z.object({ asnOrg: text, org: text, isp: text })),
+  country: z.nullish(z.object({ countryName: text })),
 });
 
 const ActionSchema = z.object({
   actionType: text,
-  dnsRequestAction: z.object({ domain: text, protocol: text, blocked: flag }).nullish(),
-  networkConnectionAction: z
-    .object({
+  dnsRequestAction: z.nullish(z.object({ domain: text, protocol: text, blocked: flag })),
+  networkConnectionAction: z.nullish(
+    z.object({
       connectionDirection: text,
       protocol: text,
       blocked: flag,
-      remoteIpDetails: RemoteIpSchema.nullish(),
-      remotePortDetails: z.object({ port: integer, portName: text }).nullish(),
-    })
-    .nullish(),
+      remoteIpDetails: z.nullish(RemoteIpSchema),
+      remotePortDetails: z.nullish(z.object({ port: integer, portName: text })),
+    }),
+  ),
 });
 
 const ServiceSchema = z.object({
@@ -187,18 +186,18 @@ const ServiceSchema = z.object({
   eventFirstSeen: text,
   eventLastSeen: text,
   // Free-form in EventBridge: flattened keys and, since ~2022, a JSON string in `value`.
-  additionalInfo: z.record(z.string(), z.unknown()).nullish(),
-  action: ActionSchema.nullish(),
-  evidence: z
-    .object({
+  additionalInfo: z.nullish(z.record(z.string(), z.unknown())),
+  action: z.nullish(ActionSchema),
+  evidence: z.nullish(
+    z.object({
       threatIntelligenceDetails: list(
         z.object({ threatListName: text, threatNames: list(z.string()) }),
       ),
-    })
-    .nullish(),
-  runtimeDetails: z
-    .object({ process: ProcessSchema.nullish(), context: RuntimeContextSchema.nullish() })
-    .nullish(),
+    }),
+  ),
+  runtimeDetails: z.nullish(
+    z.object({ process: z.nullish(ProcessSchema), context: z.nullish(RuntimeContextSchema) }),
+  ),
 });
 
 /** A GuardDuty finding: the EventBridge `detail` object, or a bare finding from an export. */
@@ -207,25 +206,40 @@ export const WireFindingSchema = z.object({
   accountId: z.string(),
   region: z.string(),
   partition: text,
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   arn: text,
-  type: z.string().min(1),
-  severity: z.number().min(0).max(10),
+  type: z.string().check(z.minLength(1)),
+  severity: z.number().check(z.gte(0), z.lte(10)),
   title: text,
   description: text,
   createdAt: text,
   updatedAt: text,
   resource: ResourceSchema,
-  service: ServiceSchema.nullish(),
+  service: z.nullish(ServiceSchema),
 });
 export type WireFinding = z.infer<typeof WireFindingSchema>;
 
-/** The EventBridge envelope (Powertools' schema); `detail` is parsed on its own later. */
-export const EnvelopeSchema = EventBridgeSchema;
+/**
+ * The EventBridge envelope; `detail` is parsed on its own later. The same fields and checks
+ * as Powertools' EventBridgeSchema, written here because Powertools' schemas are built on
+ * classic zod, which would bring all of it back into every bundle.
+ */
+export const EnvelopeSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+  'replay-name': z.optional(z.string()),
+});
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 /** Turn a zod error into one line naming each failing path, e.g. `detail.severity: expected number`. */
-export function describeIssues(error: z.ZodError, prefix: string): string {
+export function describeIssues(error: z.core.$ZodError, prefix: string): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {

@@ -3,7 +3,7 @@
  * a misspelt setting can never be silently ignored and fall back to containing.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from './zod.js';
 import type { Surface } from './contracts.js';
 import { K8S_NAMESPACE, RUNTIME_FINDING_TYPE } from './identifiers.js';
 import defaultPolicyDocument from './default-policy.json' with { type: 'json' };
@@ -17,26 +17,26 @@ const EXEMPTION_KEY =
 
 const Mode = z.enum(['contain', 'notify', 'off']);
 export type Mode = z.infer<typeof Mode>;
-const Severity = z.number().min(0).max(10);
+const Severity = z.number().check(z.gte(0), z.lte(10));
 
 const SurfacePolicySchema = z.strictObject({ mode: Mode });
 
 const FindingTypePolicySchema = z.strictObject({
-  mode: Mode.optional(),
-  minSeverityToContain: Severity.optional(),
+  mode: z.optional(Mode),
+  minSeverityToContain: z.optional(Severity),
 });
 
 export const PolicySchema = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.optional(z.string()),
   version: z.literal(1),
   /** Plan and report, but change nothing. */
   dryRun: z.boolean(),
   /** Findings at or above this severity are contained; below, only notified. */
   minSeverityToContain: Severity,
   /** Namespaces whose pods are never contained automatically (notify only). */
-  protectedNamespaces: z.array(z.string().regex(K8S_NAMESPACE)),
+  protectedNamespaces: z.array(z.string().check(z.regex(K8S_NAMESPACE))),
   /** Tag key (EC2, ECS) or label/annotation key (pods) that exempts a workload. */
-  exemptionKey: z.string().regex(EXEMPTION_KEY),
+  exemptionKey: z.string().check(z.regex(EXEMPTION_KEY)),
   surfaces: z.strictObject({
     'eks-pod': SurfacePolicySchema,
     'ecs-task': SurfacePolicySchema,
@@ -46,7 +46,7 @@ export const PolicySchema = z.strictObject({
     /** Cordon the node when the finding signals the host may be compromised. */
     cordonNodeOnHostCompromise: z.boolean(),
     /** Blast-radius cap: at most this many nodes cordoned by the responder per cluster. */
-    maxCordonedNodesPerCluster: z.number().int().min(0).max(1000),
+    maxCordonedNodesPerCluster: z.int().check(z.gte(0), z.lte(1000)),
     /** Let an isolated pod still reach cluster DNS (kube-dns, port 53). */
     allowDnsEgress: z.boolean(),
     /** Relabel the pod out of its controller's selector, so a clean replica replaces it. */
@@ -71,22 +71,22 @@ export const PolicySchema = z.strictObject({
    * the surface is notify-only (one loud alert says so) until the window passes.
    */
   budget: z.strictObject({
-    windowMinutes: z.number().int().min(1).max(1440),
+    windowMinutes: z.int().check(z.gte(1), z.lte(1440)),
     maxContainments: z.strictObject({
-      'eks-pod': z.number().int().min(0).max(10_000),
-      'ecs-task': z.number().int().min(0).max(10_000),
-      'ec2-instance': z.number().int().min(0).max(10_000),
+      'eks-pod': z.int().check(z.gte(0), z.lte(10_000)),
+      'ecs-task': z.int().check(z.gte(0), z.lte(10_000)),
+      'ec2-instance': z.int().check(z.gte(0), z.lte(10_000)),
     }),
   }),
   /** A re-delivered finding sends at most one "still active" update per this many minutes. */
-  duplicateAlertIntervalMinutes: z.number().int().min(1).max(10_080),
+  duplicateAlertIntervalMinutes: z.int().check(z.gte(1), z.lte(10_080)),
   /**
    * A standalone container on an EC2 instance (resource type `Container`) has no API of
    * its own to isolate it: quarantine the host instance, or only notify.
    */
   standaloneContainer: z.enum(['quarantine-host', 'notify']),
   /** Per finding type: override the mode or the severity threshold. */
-  findingTypes: z.record(z.string().regex(RUNTIME_FINDING_TYPE), FindingTypePolicySchema),
+  findingTypes: z.record(z.string().check(z.regex(RUNTIME_FINDING_TYPE)), FindingTypePolicySchema),
 });
 /** A validated response policy. */
 export type Policy = z.infer<typeof PolicySchema>;
@@ -96,7 +96,7 @@ export class PolicyError extends Error {
   override readonly name = 'PolicyError';
 }
 
-function describePolicyIssues(error: z.ZodError, source: string): string {
+function describePolicyIssues(error: z.core.$ZodError, source: string): string {
   const lines = error.issues.slice(0, 8).map((issue) => {
     const path = issue.path.map(String).join('.') || '(root)';
     const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';

@@ -35,8 +35,14 @@ export const PROBES: readonly Probe[] = [
     exports: "export { Metrics } from '@aws-lambda-powertools/metrics';",
   },
   {
+    // zod's cost is mostly building the schemas, so the probe builds the project's own
+    // (zod/mini tree-shakes: exporting a namespace would keep all of it, used or not).
     name: 'zod',
-    exports: "export { z } from 'zod';",
+    exports: [
+      "export { EnvelopeSchema, WireFindingSchema } from './shared/finding-schema.ts';",
+      "export { ContainmentRequestSchema, ContainmentResultSchema } from './shared/contracts.ts';",
+      "export { PolicySchema } from './shared/policy.ts';",
+    ].join('\n'),
   },
   {
     name: 'he',

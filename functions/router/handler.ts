@@ -8,7 +8,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import * as z from '../../shared/zod.js';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../shared/policy.js';
 import { respond, type RouterDeps, type RouterResult } from './respond.js';
 import { DynamoResponseStore } from './store.js';
@@ -18,21 +18,23 @@ const logger = new Logger({ serviceName: SERVICE });
 const tracer = new Tracer({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: 'GuardDutyRuntimeResponder', serviceName: SERVICE });
 
-const functionName = z
-  .string()
-  .regex(/^[A-Za-z0-9:_-]{1,140}$/)
-  .optional();
+const functionName = z.optional(z.string().check(z.regex(/^[A-Za-z0-9:_-]{1,140}$/)));
 
 /** The router's environment; a bad value stops the function from starting. */
 export const RouterEnvSchema = z.object({
-  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/),
+  ALERT_TOPIC_ARN: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/)),
   /** DynamoDB table of claims, budget counters and the audit record. */
-  STATE_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+  STATE_TABLE: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/)),
   ISOLATE_POD_FUNCTION: functionName,
   STOP_TASK_FUNCTION: functionName,
   QUARANTINE_EC2_FUNCTION: functionName,
-  POLICY_PATH: z.string().min(1).optional(),
-  CONTAINMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(900_000).default(60_000),
+  POLICY_PATH: z.optional(z.string().check(z.minLength(1))),
+  CONTAINMENT_TIMEOUT_MS: z._default(
+    z.pipe(z.coerce.number(), z.int().check(z.gte(1000), z.lte(900_000))),
+    60_000,
+  ),
 });
 
 /** Build the router's dependencies from the environment (throws with the bad key named). */
