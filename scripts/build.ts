@@ -1,12 +1,13 @@
 /**
- * Bundle each function (`functions/<name>/handler.ts`) into `dist/<name>/index.mjs` with
- * the production options (`bundle-options.ts`). Prints each bundle's size.
+ * Bundle each function (`functions/<name>/handler.ts`) into `dist/<name>/` (`index.mjs`
+ * and the chunks it loads on demand) with the production options (`bundle-options.ts`).
+ * Prints each bundle's size.
  *
  *   npm run build                                   every function into dist/
  *   npm run build -- --function router --outdir D   one function into D (the CDK stack's bundling)
  */
 import { build } from 'esbuild';
-import { productionOptions } from './bundle-options.js';
+import { BUNDLE_ENTRY, functionBundleOptions } from './bundle-options.js';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,10 +25,18 @@ function functionEntries(root = FUNCTIONS_DIR): { name: string; entry: string }[
 }
 
 async function buildOne(entry: string, outdir: string): Promise<void> {
-  const outfile = join(outdir, 'index.mjs');
-  await build({ ...productionOptions(), entryPoints: [entry], outfile, logLevel: 'warning' });
-  const kb = (statSync(outfile).size / 1024).toFixed(0);
-  process.stdout.write(`built ${outfile} (${kb} KB)\n`);
+  const { metafile } = await build({
+    ...functionBundleOptions(entry, outdir),
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const code = Object.entries(metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+  const total = code.reduce((sum, [, output]) => sum + output.bytes, 0);
+  const entryBytes = statSync(join(outdir, BUNDLE_ENTRY)).size;
+  process.stdout.write(
+    `built ${join(outdir, BUNDLE_ENTRY)} (${kb(entryBytes)}; ${code.length} files, ${kb(total)} in all)\n`,
+  );
 }
 
 async function main(): Promise<void> {

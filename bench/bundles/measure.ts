@@ -3,9 +3,8 @@
  * explains the difference: each dependency alone, and all of a function's dependencies
  * without its own code.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { OUT_DIR } from '../out-dir.js';
 import {
   check,
@@ -16,6 +15,7 @@ import {
 } from '../report.js';
 import { round, type Summary } from '../stats.js';
 import { coldImports, type ColdImport } from './cold-import.js';
+import { bundleSizes, type BundleSizes } from './loaded-at-start.js';
 import { composition, type Composition } from './composition.js';
 import { productionBundles, type BundleFile } from './production.js';
 import { allDependenciesOf, BASELINE, buildProbes, PROBES } from './probes.js';
@@ -36,8 +36,11 @@ interface FunctionFigures {
   name: string;
   origin: BundleFile['origin'];
   problem?: string;
+  /** Code a cold start reads (entry + static chunks), and the whole folder. */
   kb?: number;
   gzipKb?: number;
+  files?: number;
+  totalKb?: number;
   coldImportMs?: Summary;
   coldImportCpuMs?: Summary;
   ratioToBaseline?: number;
@@ -50,10 +53,8 @@ interface FunctionFigures {
   dependencies?: DependencyShare[];
 }
 
-function sizes(file: string): { kb: number; gzipKb: number } {
-  const bytes = readFileSync(file);
-  return { kb: round(bytes.length / 1024, 1), gzipKb: round(gzipSync(bytes).length / 1024, 1) };
-}
+const sizesOf = (bundle: { file: string; startFiles: string[] }): BundleSizes =>
+  bundleSizes(bundle.startFiles, dirname(bundle.file));
 
 const ratioTarget = (name: string) => `${name} cold import ≤ ${MAX_RATIO}× baseline (median)`;
 const ISOLATE_TARGET = `isolate-pod cold import ≤ ${ISOLATE_POD_MAX_MS} ms (median)`;
@@ -100,7 +101,7 @@ function functionFigures(
   return {
     name: bundle.name,
     origin: bundle.origin,
-    ...sizes(bundle.file),
+    ...sizesOf({ file: bundle.file, startFiles: made.startFiles }),
     coldImportMs: imported.ms,
     coldImportCpuMs: imported.cpuMs,
     ratioToBaseline: round(imported.ms.median / baselineMs, 2),
@@ -116,21 +117,21 @@ function functionFigures(
 function functionRows(
   figures: FunctionFigures[],
   baseline: ColdImport,
-  baselineSize: { kb: number; gzipKb: number },
+  baselineSize: BundleSizes,
 ): string[] {
   const rows = [
-    '| bundle | size KB | gzip KB | cold import ms (median / p99) | × baseline | CPU ms (median) | its dependencies alone, ms | largest dependency (Δ ms) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| ${BASELINE} | ${baselineSize.kb} | ${baselineSize.gzipKb} | ${baseline.ms.median.toFixed(0)} / ${baseline.ms.p99.toFixed(0)} | 1.00 | ${baseline.cpuMs.median.toFixed(0)} | | |`,
+    '| bundle | KB read at start (files) | gzip KB | KB in all | cold import ms (median / p99) | × baseline | CPU ms (median) | its dependencies alone, ms | largest dependency (Δ ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${BASELINE} | ${baselineSize.kb} (${baselineSize.files}) | ${baselineSize.gzipKb} | ${baselineSize.totalKb} | ${baseline.ms.median.toFixed(0)} / ${baseline.ms.p99.toFixed(0)} | 1.00 | ${baseline.cpuMs.median.toFixed(0)} | | |`,
   ];
   for (const f of figures) {
     if (f.coldImportMs === undefined) {
-      rows.push(`| ${f.name} | missing: ${f.problem ?? '?'} | | | | | | |`);
+      rows.push(`| ${f.name} | missing: ${f.problem ?? '?'} | | | | | | | |`);
       continue;
     }
     const top = f.dependencies?.[0];
     rows.push(
-      `| ${f.name} | ${f.kb} | ${f.gzipKb} | ${f.coldImportMs.median.toFixed(0)} / ${f.coldImportMs.p99.toFixed(0)} | ${f.ratioToBaseline?.toFixed(2)} | ${f.coldImportCpuMs?.median.toFixed(0)} | ${f.allDependenciesMs?.toFixed(0) ?? '?'} | ${top ? `${top.package} (+${top.deltaMs.toFixed(0)})` : ''} |`,
+      `| ${f.name} | ${f.kb} (${f.files}) | ${f.gzipKb} | ${f.totalKb} | ${f.coldImportMs.median.toFixed(0)} / ${f.coldImportMs.p99.toFixed(0)} | ${f.ratioToBaseline?.toFixed(2)} | ${f.coldImportCpuMs?.median.toFixed(0)} | ${f.allDependenciesMs?.toFixed(0) ?? '?'} | ${top ? `${top.package} (+${top.deltaMs.toFixed(0)})` : ''} |`,
     );
   }
   return rows;
@@ -143,9 +144,13 @@ function probeRows(
 ) {
   const rows = ['| dependency | Δ cold import ms over baseline | in |', '| --- | --- | --- |'];
   for (const probe of PROBES) {
-    const users = figures.filter((f) => f.composition?.packages.includes(probe.name));
+    const users = figures.flatMap((f) => {
+      if (f.composition?.packages.includes(probe.name)) return [f.name];
+      if (f.composition?.onDemandPackages.includes(probe.name)) return [`${f.name} (on demand)`];
+      return [];
+    });
     rows.push(
-      `| ${probe.name} | +${deltaOf(imports, probe.name, baselineMs).toFixed(0)} | ${users.map((f) => f.name).join(', ') || '-'} |`,
+      `| ${probe.name} | +${deltaOf(imports, probe.name, baselineMs).toFixed(0)} | ${users.join(', ') || '-'} |`,
     );
   }
   return rows;
@@ -155,7 +160,7 @@ function summaryLines(
   figures: FunctionFigures[],
   imports: Map<string, ColdImport>,
   buildOk: boolean,
-  baselineSize: { kb: number; gzipKb: number },
+  baselineSize: BundleSizes,
 ): string[] {
   const baseline = imports.get(BASELINE)!;
   const mismatched = figures.filter((f) => f.composition && !f.composition.sameAsBuildScript);
@@ -166,11 +171,11 @@ function summaryLines(
           '`npm run build` failed; bundles were built here with the same options where possible.',
           '',
         ]),
-    `Cold import: median of ${FUNCTION_RUNS} fresh \`node\` processes per bundle (probes: ${PROBE_RUNS}), Lambda-like env (tracing on). "Dependencies alone" = baseline + every probed dependency of the function, without its own code.`,
+    `Cold import: median of ${FUNCTION_RUNS} fresh \`node\` processes per bundle (probes: ${PROBE_RUNS}), Lambda-like env (tracing on). "Read at start" = the entry and the chunks it imports statically; "in all" adds the chunks loaded on demand. "Dependencies alone" = baseline + every probed dependency the function loads at start, without its own code.`,
     '',
     ...functionRows(figures, baseline, baselineSize),
     '',
-    'Each dependency alone (baseline + that package, the exports the functions use). SDK clients share the Smithy/AWS SDK core, so the first client carries most of it and the deltas do not add up:',
+    'Each dependency alone (baseline + that package, the exports the functions use). SDK clients share the Smithy/AWS SDK core, so the first client carries most of it and the deltas do not add up. "On demand": only in chunks a function loads when an optional action first needs them:',
     '',
     ...probeRows(figures, imports, baseline.ms.median),
     ...(mismatched.length === 0
@@ -208,13 +213,15 @@ function removeBuiltFiles(): void {
 async function measure(): Promise<MeasurementOutput> {
   const { build, bundles } = await productionBundles();
   const compositions = new Map<string, Composition>();
-  for (const b of bundles) if (b.file) compositions.set(b.name, await composition(b.name, b.file));
+  for (const b of bundles) {
+    if (b.file && b.builtIn) compositions.set(b.name, await composition(b.name, b.file, b.builtIn));
+  }
   const probeFiles = await buildProbes(
     new Map([...compositions].map(([name, c]) => [name, new Set(c.packages)])),
   );
   const toImport = new Map<string, { file: string; runs: number }>();
   for (const b of bundles) if (b.file) toImport.set(b.name, { file: b.file, runs: FUNCTION_RUNS });
-  for (const [name, file] of probeFiles)
+  for (const [name, { file }] of probeFiles)
     toImport.set(name, { file, runs: name === BASELINE ? FUNCTION_RUNS : PROBE_RUNS });
   const imports = await coldImports(toImport);
   const baselineMs = imports.get(BASELINE)!.ms.median;
@@ -223,19 +230,19 @@ async function measure(): Promise<MeasurementOutput> {
     data: {
       build,
       runs: { functions: FUNCTION_RUNS, probes: PROBE_RUNS },
-      baseline: { ...sizes(probeFiles.get(BASELINE)!), ...imports.get(BASELINE)! },
+      baseline: { ...sizesOf(probeFiles.get(BASELINE)!), ...imports.get(BASELINE)! },
       functions: figures,
       probes: [...probeFiles.keys()]
         .filter((name) => name !== BASELINE)
         .map((name) => ({
           name,
-          ...sizes(probeFiles.get(name)!),
+          ...sizesOf(probeFiles.get(name)!),
           coldImportMs: imports.get(name)?.ms,
           coldImportCpuMs: imports.get(name)?.cpuMs,
           deltaOverBaselineMs: deltaOf(imports, name, baselineMs),
         })),
     },
     targets: targetsFor(figures, baselineMs),
-    summary: summaryLines(figures, imports, build.ok, sizes(probeFiles.get(BASELINE)!)),
+    summary: summaryLines(figures, imports, build.ok, sizesOf(probeFiles.get(BASELINE)!)),
   };
 }

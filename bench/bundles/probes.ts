@@ -3,11 +3,13 @@
  * dependency (the exports a function uses from it). A probe's import time minus the
  * baseline's is that dependency's share of a function's cold start.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_ENTRY } from '../../scripts/bundle-options.js';
 import { OUT_DIR, REPO_ROOT } from '../out-dir.js';
-import { productionOptions } from './esbuild-options.js';
+import { bundleOptions } from './esbuild-options.js';
+import { loadedAtStart } from './loaded-at-start.js';
 
 export const BASELINE = 'baseline (Powertools logger + tracer)';
 
@@ -83,16 +85,26 @@ export const PROBES: readonly Probe[] = [
 
 const slug = (name: string) => name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '');
 
-async function buildEntry(name: string, contents: string): Promise<string> {
+/** A probe's bundle folder: the file to import and the files a cold start reads. */
+export interface ProbeBundle {
+  file: string;
+  startFiles: string[];
+}
+
+async function buildEntry(name: string, contents: string): Promise<ProbeBundle> {
   const dir = join(OUT_DIR, 'probes', slug(name));
-  mkdirSync(dir, { recursive: true });
-  const outfile = join(dir, 'index.mjs');
-  await build({
-    ...productionOptions(),
+  rmSync(dir, { recursive: true, force: true });
+  const { metafile } = await build({
+    ...bundleOptions('', dir),
+    entryPoints: undefined,
     stdin: { contents, resolveDir: REPO_ROOT, sourcefile: `${slug(name)}.ts`, loader: 'ts' },
-    outfile,
+    metafile: true,
   });
-  return outfile;
+  const file = join(dir, BUNDLE_ENTRY);
+  const startFiles = loadedAtStart(metafile, relative(REPO_ROOT, file)).map((path) =>
+    join(REPO_ROOT, path),
+  );
+  return { file, startFiles };
 }
 
 const baselineSource = "export * from './bench/bundles/baseline-entry.ts';\n";
@@ -105,8 +117,8 @@ export const allDependenciesOf = (fn: string) => `all probed dependencies of ${f
  */
 export async function buildProbes(
   packagesByFunction: ReadonlyMap<string, ReadonlySet<string>>,
-): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+): Promise<Map<string, ProbeBundle>> {
+  const files = new Map<string, ProbeBundle>();
   files.set(BASELINE, await buildEntry('baseline', baselineSource));
   for (const probe of PROBES) {
     files.set(probe.name, await buildEntry(probe.name, `${baselineSource}${probe.exports}\n`));

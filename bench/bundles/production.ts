@@ -5,11 +5,12 @@
  * and a function without a handler is reported missing.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_ENTRY } from '../../scripts/bundle-options.js';
 import { OUT_DIR, REPO_ROOT } from '../out-dir.js';
-import { productionOptions } from './esbuild-options.js';
+import { bundleOptions } from './esbuild-options.js';
 
 /** The functions the issue names, whether or not they exist yet. */
 const EXPECTED_FUNCTIONS = ['router', 'quarantine-ec2', 'stop-task', 'isolate-pod'];
@@ -18,6 +19,11 @@ export interface BundleFile {
   name: string;
   /** The measured copy, or null when there is no bundle. */
   file: string | null;
+  /**
+   * Where the bundle was built: chunk names hash the source map paths, which are relative
+   * to it, so a rebuild names its chunks alike only when it builds there too.
+   */
+  builtIn?: string;
   origin: 'npm run build' | 'bench build (same options)' | 'missing';
   problem?: string;
 }
@@ -43,9 +49,9 @@ export function runBuildScript(): BuildRun {
   return { ok: run.status === 0, output: output.split('\n').slice(-15).join('\n') };
 }
 
-async function buildHere(name: string, outfile: string): Promise<string | undefined> {
+async function buildHere(name: string, outdir: string): Promise<string | undefined> {
   try {
-    await build({ ...productionOptions(), entryPoints: [handlerOf(name)], outfile });
+    await build(bundleOptions(handlerOf(name), outdir));
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message.split('\n').slice(0, 5).join(' ') : String(error);
@@ -61,20 +67,20 @@ async function bundleOf(name: string, builtSince: number): Promise<BundleFile> {
       problem: `functions/${name}/handler.ts does not exist`,
     };
   }
-  const copy = join(OUT_DIR, 'bundles', name, 'index.mjs');
-  mkdirSync(join(OUT_DIR, 'bundles', name), { recursive: true });
-  const built = join(REPO_ROOT, 'dist', name, 'index.mjs');
+  const copy = join(OUT_DIR, 'bundles', name, BUNDLE_ENTRY);
+  rmSync(dirname(copy), { recursive: true, force: true });
+  const built = join(REPO_ROOT, 'dist', name, BUNDLE_ENTRY);
   try {
     if (statSync(built).mtimeMs >= builtSince) {
-      copyFileSync(built, copy);
-      return { name, file: copy, origin: 'npm run build' };
+      cpSync(dirname(built), dirname(copy), { recursive: true });
+      return { name, file: copy, builtIn: dirname(built), origin: 'npm run build' };
     }
   } catch {
     // Not built, or removed by a concurrent build: build it here below.
   }
-  const problem = await buildHere(name, copy);
+  const problem = await buildHere(name, dirname(copy));
   return problem === undefined
-    ? { name, file: copy, origin: 'bench build (same options)' }
+    ? { name, file: copy, builtIn: dirname(copy), origin: 'bench build (same options)' }
     : { name, file: null, origin: 'missing', problem: `build failed: ${problem}` };
 }
 

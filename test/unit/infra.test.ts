@@ -192,6 +192,13 @@ describe('template', () => {
   });
 });
 
+/** Every code file of a bundle folder (the entry and its chunks), concatenated. */
+const codeIn = (folder: string) =>
+  readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.mjs'))
+    .map((name) => readFileSync(join(folder, name), 'utf8'))
+    .join('\n');
+
 describe('bundling (for real, as `cdk synth` does)', () => {
   it('stages each function as its own production bundle, the router with its policy', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'gdrr-synth-'));
@@ -215,7 +222,7 @@ describe('bundling (for real, as `cdk synth` does)', () => {
       )!;
       const key = (fn.Properties.Code as { S3Key: string }).S3Key;
       const folder = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      return { name, folder, code: readFileSync(join(folder, 'index.mjs'), 'utf8') };
+      return { name, folder, code: codeIn(folder) };
     });
     expect(new Set(staged.map((s) => s.folder)).size).toBe(4);
     for (const { name, code } of staged) {
@@ -225,6 +232,7 @@ describe('bundling (for real, as `cdk synth` does)', () => {
     }
     const router = staged.find((s) => s.name === 'router')!;
     expect(readdirSync(router.folder).sort()).toEqual([
+      'chunks',
       'index.mjs',
       'index.mjs.map',
       'policy.json',
@@ -320,7 +328,12 @@ describe('configuration', () => {
       { root: ROOT, name: 'router', extraFiles: { [policyPath]: 'policy.json' } },
       out,
     );
-    expect(readdirSync(out).sort()).toEqual(['index.mjs', 'index.mjs.map', 'policy.json']);
+    expect(readdirSync(out).sort()).toEqual([
+      'chunks',
+      'index.mjs',
+      'index.mjs.map',
+      'policy.json',
+    ]);
     expect(readFileSync(join(out, 'policy.json'), 'utf8')).toBe(readFileSync(policyPath, 'utf8'));
     expect(existsSync(join(ROOT, 'pwned')) || existsSync(join(dir, 'pwned'))).toBe(false);
     expect(() => bundleFunction({ root: ROOT, name: 'no-such-function' }, out)).toThrow(

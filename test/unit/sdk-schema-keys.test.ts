@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { productionOptions } from '../../scripts/bundle-options.js';
+import { functionBundleOptions } from '../../scripts/bundle-options.js';
 import {
   SDK_SCHEMA_MODULE,
   inlineTraitKeys,
@@ -95,9 +95,7 @@ describe('SDK schema modules in the production bundles', () => {
     dir = mkdtempSync(join(tmpdir(), 'gdrr-schema-keys-'));
     for (const name of FUNCTIONS) {
       const result = await build({
-        ...productionOptions(),
-        entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
-        outfile: join(dir, name, 'index.mjs'),
+        ...functionBundleOptions(join(ROOT, 'functions', name, 'handler.ts'), join(dir, name)),
         write: false,
         metafile: true,
         logLevel: 'silent',
