@@ -65,8 +65,8 @@ export async function ec2Scenario(env: BenchEnv): Promise<ScenarioFigures> {
   recordSdkCalls(ec2.middlewareStack, recorder);
   const deps = {
     ec2,
-    autoScaling: new AutoScalingClient(config),
-    elb: new ElasticLoadBalancingV2Client(config),
+    autoScaling: () => Promise.resolve(new AutoScalingClient(config)),
+    elb: () => Promise.resolve(new ElasticLoadBalancingV2Client(config)),
     region: env.AWS_REGION,
   };
   const ids = await instances(admin, RUNS + 1);

@@ -15,20 +15,20 @@ import {
   type RequestFor,
 } from '../../shared/containment.js';
 import type { ActionId, ActionOutcome, ContainmentResult } from '../../shared/contracts.js';
-import {
-  deregisterFromTargetGroups,
-  detachFromAutoScaling,
-  protectFromScaleIn,
-  snapshotVolumes,
-} from './after-quarantine.js';
+import { snapshotVolumes } from './after-quarantine.js';
 import { describeInstance, type InstanceFacts } from './describe.js';
 import { describePlan, isQuarantined, knownGroups, quarantine } from './quarantine.js';
 import { tagValue } from './record.js';
 
 export interface Ec2Deps {
   ec2: EC2Client;
-  autoScaling: AutoScalingClient;
-  elb: ElasticLoadBalancingV2Client;
+  /**
+   * Clients for the optional Auto Scaling and target-group actions, made on first use:
+   * the default policy never needs them, and each SDK client loaded at start costs every
+   * cold start a few milliseconds.
+   */
+  autoScaling: () => Promise<AutoScalingClient>;
+  elb: () => Promise<ElasticLoadBalancingV2Client>;
   /** The region the clients talk to. */
   region: string;
   now?: () => Date;
@@ -55,6 +55,10 @@ function reasonToSkip(request: Request, facts: InstanceFacts, region: string): s
   return undefined;
 }
 
+/**
+ * The Auto Scaling and target-group actions (and their SDK clients) are imported when
+ * first requested, so a bundle evaluates them only for a policy that uses them.
+ */
 async function runOptional(
   action: ActionId,
   request: Request,
@@ -64,16 +68,33 @@ async function runOptional(
   switch (action) {
     case 'ec2:snapshot-volumes':
       return snapshotVolumes(deps.ec2, facts, request.findingId);
-    case 'ec2:detach-from-autoscaling':
-      return detachFromAutoScaling(deps.autoScaling, facts.instanceId);
-    case 'ec2:protect-from-scale-in':
-      return protectFromScaleIn(deps.autoScaling, facts.instanceId);
-    case 'ec2:deregister-from-target-groups':
-      return deregisterFromTargetGroups(deps.elb, facts);
+    case 'ec2:detach-from-autoscaling': {
+      const { detachFromAutoScaling } = await import('./auto-scaling.js');
+      return detachFromAutoScaling(await deps.autoScaling(), facts.instanceId);
+    }
+    case 'ec2:protect-from-scale-in': {
+      const { protectFromScaleIn } = await import('./auto-scaling.js');
+      return protectFromScaleIn(await deps.autoScaling(), facts.instanceId);
+    }
+    case 'ec2:deregister-from-target-groups': {
+      const { deregisterFromTargetGroups } = await import('./target-groups.js');
+      return deregisterFromTargetGroups(await deps.elb(), facts);
+    }
     default:
       return failedBecause(action, `${action} is not an action of quarantine-ec2`, false);
   }
 }
+
+/** An optional action that could not even start (its code failed to load) is a failed outcome. */
+const runOptionalSafely = (
+  action: ActionId,
+  request: Request,
+  facts: InstanceFacts,
+  deps: Ec2Deps,
+): Promise<ActionOutcome> =>
+  runOptional(action, request, facts, deps).catch((error: unknown) =>
+    failedOutcome(action, `starting ${action}`, error),
+  );
 
 const result = (
   request: Request,
@@ -150,7 +171,7 @@ export async function containInstance(request: Request, deps: Ec2Deps): Promise<
   const optional = await Promise.all(
     request.actions
       .filter((action) => action !== 'ec2:quarantine-instance')
-      .map((action) => runOptional(action, request, facts, deps)),
+      .map((action) => runOptionalSafely(action, request, facts, deps)),
   );
   const byAction = new Map<ActionId, ActionOutcome>([
     ['ec2:quarantine-instance', main],

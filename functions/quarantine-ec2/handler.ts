@@ -4,9 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
 import type { ContainmentResult } from '../../shared/contracts.js';
 import { INSTANCE_ID } from '../../shared/identifiers.js';
@@ -20,13 +18,30 @@ const tracer = new Tracer({ serviceName: SERVICE });
 /** SDK retries (throttling, 5xx) before an outcome is reported as failed and retryable. */
 const MAX_ATTEMPTS = 4;
 
-/** Clients for one region; the SDK honours AWS_ENDPOINT_URL (emulators, `replay --live`). */
+/** The value `make` resolves to, made on the first call only. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+/**
+ * Clients for one region; the SDK honours AWS_ENDPOINT_URL (emulators, `replay --live`).
+ * The Auto Scaling and load balancer clients are imported on first use (`Ec2Deps`).
+ */
 export function ec2Deps(region: string, trace = false): Ec2Deps {
   const wrap = <T>(client: T): T => (trace ? tracer.captureAWSv3Client(client) : client);
+  const config = { region, maxAttempts: MAX_ATTEMPTS };
   return {
-    ec2: wrap(new EC2Client({ region, maxAttempts: MAX_ATTEMPTS })),
-    autoScaling: wrap(new AutoScalingClient({ region, maxAttempts: MAX_ATTEMPTS })),
-    elb: wrap(new ElasticLoadBalancingV2Client({ region, maxAttempts: MAX_ATTEMPTS })),
+    ec2: wrap(new EC2Client(config)),
+    autoScaling: once(async () => {
+      const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
+      return wrap(new AutoScalingClient(config));
+    }),
+    elb: once(async () => {
+      const { ElasticLoadBalancingV2Client } =
+        await import('@aws-sdk/client-elastic-load-balancing-v2');
+      return wrap(new ElasticLoadBalancingV2Client(config));
+    }),
     region,
   };
 }

@@ -133,8 +133,8 @@ function request(instanceId: string, overrides: Partial<ContainmentRequest> = {}
 function deps(client: EC2Client = ec2): Ec2Deps {
   return {
     ec2: client,
-    autoScaling: new AutoScalingClient(awsClientConfig()),
-    elb: new ElasticLoadBalancingV2Client(awsClientConfig()),
+    autoScaling: () => Promise.resolve(new AutoScalingClient(awsClientConfig())),
+    elb: () => Promise.resolve(new ElasticLoadBalancingV2Client(awsClientConfig())),
     region: env().AWS_REGION,
   };
 }

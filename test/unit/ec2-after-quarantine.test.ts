@@ -13,10 +13,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  deregisterFromTargetGroups,
   detachFromAutoScaling,
   protectFromScaleIn,
-} from '../../functions/quarantine-ec2/after-quarantine.js';
+} from '../../functions/quarantine-ec2/auto-scaling.js';
+import { deregisterFromTargetGroups } from '../../functions/quarantine-ec2/target-groups.js';
 import type { InstanceFacts } from '../../functions/quarantine-ec2/describe.js';
 
 const INSTANCE = 'i-0123456789abcdef0';

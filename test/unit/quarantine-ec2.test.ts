@@ -1,5 +1,9 @@
 import { Readable } from 'node:stream';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  SetInstanceProtectionCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -49,8 +53,8 @@ const request = (overrides: Record<string, unknown> = {}) =>
 
 const deps = (ec2: EC2Client) => ({
   ec2,
-  autoScaling: new AutoScalingClient({ region: 'us-east-1' }),
-  elb: new ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
+  autoScaling: () => Promise.resolve(new AutoScalingClient({ region: 'us-east-1' })),
+  elb: () => Promise.resolve(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })),
   region: 'us-east-1',
 });
 
@@ -154,6 +158,68 @@ describe('quarantine-ec2 with mocked EC2', () => {
     expect(records.find((r) => r.Resources?.[0] === INSTANCE)?.Tags).toContainEqual({
       Key: 'guardduty-responder:original-termination-protection',
       Value: 'false',
+    });
+  });
+
+  it('makes the Auto Scaling and load balancer clients only for the actions that need them', async () => {
+    runningInstance();
+    const made: string[] = [];
+    const asg = mockClient(AutoScalingClient);
+    asg.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [
+        {
+          InstanceId: INSTANCE,
+          AutoScalingGroupName: 'web',
+          AvailabilityZone: 'us-east-1a',
+          LifecycleState: 'InService',
+          HealthStatus: 'HEALTHY',
+          ProtectedFromScaleIn: false,
+        },
+      ],
+    });
+    asg.on(SetInstanceProtectionCommand).resolves({});
+    const lazy = {
+      ...deps(new EC2Client({ region: 'us-east-1' })),
+      autoScaling: () => {
+        made.push('autoscaling');
+        return Promise.resolve(new AutoScalingClient({ region: 'us-east-1' }));
+      },
+      elb: () => {
+        made.push('elb');
+        return Promise.reject(new Error('must not be made'));
+      },
+    };
+    const plain = await containInstance(request(), lazy);
+    expect(plain.outcomes.map((o) => o.status)).toEqual(['contained']);
+    expect(made).toEqual([]);
+
+    const protect = await containInstance(
+      request({ actions: ['ec2:quarantine-instance', 'ec2:protect-from-scale-in'] }),
+      lazy,
+    );
+    expect(protect.outcomes[1]).toMatchObject({
+      action: 'ec2:protect-from-scale-in',
+      status: 'contained',
+      detail: 'protected from scale-in in web',
+    });
+    expect(made).toEqual(['autoscaling']);
+    asg.restore();
+  });
+
+  it('an optional action whose client cannot be made fails alone, naming why', async () => {
+    runningInstance();
+    const result = await containInstance(
+      request({ actions: ['ec2:quarantine-instance', 'ec2:deregister-from-target-groups'] }),
+      {
+        ...deps(new EC2Client({ region: 'us-east-1' })),
+        elb: () => Promise.reject(new Error('cannot load the client')),
+      },
+    );
+    expect(result.outcomes[0]).toMatchObject({ status: 'contained' });
+    expect(result.outcomes[1]).toMatchObject({
+      action: 'ec2:deregister-from-target-groups',
+      status: 'failed',
+      detail: 'starting ec2:deregister-from-target-groups: Error: cannot load the client',
     });
   });
 
