@@ -86,7 +86,7 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     id: 'ecs:stop-task',
     surface: 'ecs-task',
     description: 'stop the task with the finding id as the reason, and tag it',
-    iamActions: ['ecs:DescribeTasks', 'ecs:StopTask', 'ecs:TagResource'],
+    iamActions: ['ecs:DescribeTasks', 'ecs:StopTask', 'ecs:TagResource', 'ecs:UntagResource'],
     rbac: [],
   }),
   'ecs:stop-sibling-tasks': spec({

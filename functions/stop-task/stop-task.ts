@@ -254,8 +254,8 @@ export async function stopTask(
 
   // Everything after DescribeTasks starts at once, containment first: the evidence the stop
   // destroys (the task description) is already read, and no read below delays the stop.
-  // Writes that must follow the stop wait for StopTask's answer: the tag (inside
-  // `stopTarget`), the sibling stops and the scale to zero.
+  // The tags go with StopTask (`stopTarget` withdraws them if it fails); the sibling stops
+  // and the scale to zero wait for StopTask's answer.
   const stopping = wants('ecs:stop-task') ? stopTarget(ctx) : undefined;
   const stopAnswered = stopping?.answered ?? Promise.resolve();
   const capturing = wants('ecs:capture-task') ? captureTask(ctx) : undefined;

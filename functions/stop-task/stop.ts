@@ -1,9 +1,9 @@
 /**
- * `ecs:stop-task`: StopTask with a reason that names the finding, then tag the task so a
- * re-run (and a human) can tell who stopped it and why. ECS-managed network interfaces refuse
+ * `ecs:stop-task`: StopTask with a reason that names the finding, and tags so a re-run (and
+ * a human) can tell who stopped it and why. ECS-managed network interfaces refuse
  * security-group changes, so stopping is the containment for a task.
  */
-import { StopTaskCommand, TagResourceCommand } from '@aws-sdk/client-ecs';
+import { StopTaskCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecs';
 import { describeError, failedBecause, failedOutcome, outcome } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
 import { cleanText } from '../../shared/sanitize.js';
@@ -21,12 +21,15 @@ export function quarantineTags(findingId: string, at: Date): { key: string; valu
   ];
 }
 
-/** Tag the stopped task; the answer is one phrase for the outcome's detail. */
-async function tagStoppedTask(ctx: TaskContext, at: Date): Promise<{ ok: boolean; text: string }> {
+/**
+ * Tag the task as its stop is requested; the answer is one phrase for the outcome's detail.
+ * `written` says whether the tags are on the task (and must be withdrawn if the stop fails).
+ */
+async function tagTask(ctx: TaskContext, at: Date): Promise<{ written: boolean; text: string }> {
   const { taskArn } = ctx.request.target;
   if (parseTaskArn(taskArn)?.cluster === undefined) {
     return {
-      ok: false,
+      written: false,
       text: 'not tagged: the task ARN has the old format, which ECS cannot tag',
     };
   }
@@ -37,19 +40,34 @@ async function tagStoppedTask(ctx: TaskContext, at: Date): Promise<{ ok: boolean
         tags: quarantineTags(ctx.request.findingId, at),
       }),
     );
-    return { ok: true, text: `tagged ${QUARANTINE_TAGS.findingId}=${ctx.request.findingId}` };
+    return { written: true, text: `tagged ${QUARANTINE_TAGS.findingId}=${ctx.request.findingId}` };
   } catch (error) {
     return {
-      ok: false,
+      written: false,
       text: `tagging failed (the stop stands): ${describeError(error, 'ecs:TagResource').summary}`,
     };
   }
 }
 
+/** Take the tags back off a task whose stop failed, so none says it was contained. */
+async function withdrawTags(ctx: TaskContext): Promise<string> {
+  try {
+    await ctx.ecs.send(
+      new UntagResourceCommand({
+        resourceArn: ctx.request.target.taskArn,
+        tagKeys: Object.values(QUARANTINE_TAGS),
+      }),
+    );
+    return 'the tags sent with the stop were removed';
+  } catch (error) {
+    return `the tags sent with the stop could not be removed, so the task wrongly carries ${QUARANTINE_TAGS.containedAt}: ${describeError(error, 'ecs:UntagResource').summary}`;
+  }
+}
+
 /**
  * The target's stop, in flight: `answered` settles once StopTask has answered (at once when
- * no StopTask is sent), so a step that must follow the stop can wait for it without also
- * waiting for the tagging; `outcome` settles after the tagging (AWS errors become the
+ * no StopTask is sent), so a step that must follow the stop can wait for it; `outcome`
+ * settles once the tagging sent alongside has answered too (AWS errors become the
  * outcome, never a rejection).
  */
 export interface TargetStop {
@@ -57,41 +75,56 @@ export interface TargetStop {
   outcome: Promise<ActionOutcome>;
 }
 
-/** Stop the finding's task (or say why not), then tag it. StopTask is sent before this returns. */
+/**
+ * Stop the finding's task (or say why not) and tag it in the same round trip: the tags
+ * cost no extra wait on the critical path. If the stop fails they are withdrawn, so a task
+ * that is still running never keeps tags saying it was contained. StopTask is sent before
+ * this returns.
+ */
 export function stopTarget(ctx: TaskContext): TargetStop {
+  const skip = reasonNotToSend(ctx);
+  if (skip) return { answered: Promise.resolve(), outcome: Promise.resolve(skip) };
+  const requestedAt = ctx.now();
   const answer = sendStop(ctx);
+  const tagging = tagTask(ctx, requestedAt);
   return {
     // Never rejects, even on a bug: `outcome` carries any error to the caller.
     answered: answer.then(
       () => undefined,
       () => undefined,
     ),
-    outcome: answer.then((stopped) =>
-      stopped instanceof Date ? tagAndReport(ctx, stopped) : stopped,
-    ),
+    outcome: Promise.all([answer, tagging]).then(async ([stopped, tagged]) => {
+      if (stopped === 'stopped') return stoppedOutcome(ctx, requestedAt, tagged);
+      if (!tagged.written) return stopped;
+      const withdrawn = await withdrawTags(ctx);
+      return failedBecause(ACTION, `${stopped.detail}; ${withdrawn}`, stopped.retryable ?? true);
+    }),
   };
 }
 
-/** StopTask, or the outcome when it is not sent or failed; the time of the stop when it worked. */
-async function sendStop(ctx: TaskContext): Promise<ActionOutcome | Date> {
+/** The outcome when StopTask must not be sent: already stopped, or a dry run. */
+function reasonNotToSend(ctx: TaskContext): ActionOutcome | undefined {
   const { request, state } = ctx;
-  const { taskArn, clusterArn } = request.target;
   if (state.kind === 'stopped-by-us') return outcome(ACTION, 'already-contained', state.detail);
   if (state.kind === 'stopped') return outcome(ACTION, 'skipped', state.detail);
-
+  if (!request.dryRun) return undefined;
+  const { taskArn } = request.target;
   const reason = stopReason(request);
-  if (request.dryRun) {
-    return outcome(
-      ACTION,
-      'dry-run',
-      `would stop task ${taskArn} with reason "${reason}" and tag it ${QUARANTINE_TAGS.quarantinedBy}, ${QUARANTINE_TAGS.findingId}, ${QUARANTINE_TAGS.containedAt}`,
-      { taskArn, reason },
-    );
-  }
+  return outcome(
+    ACTION,
+    'dry-run',
+    `would stop task ${taskArn} with reason "${reason}" and tag it ${QUARANTINE_TAGS.quarantinedBy}, ${QUARANTINE_TAGS.findingId}, ${QUARANTINE_TAGS.containedAt}`,
+    { taskArn, reason },
+  );
+}
+
+/** StopTask: 'stopped' when ECS accepted it, else the failed outcome. */
+async function sendStop(ctx: TaskContext): Promise<ActionOutcome | 'stopped'> {
+  const { taskArn, clusterArn } = ctx.request.target;
   let desiredStatus: string | undefined;
   try {
     const answer = await ctx.ecs.send(
-      new StopTaskCommand({ cluster: clusterArn, task: taskArn, reason }),
+      new StopTaskCommand({ cluster: clusterArn, task: taskArn, reason: stopReason(ctx.request) }),
     );
     desiredStatus = answer.task?.desiredStatus;
   } catch (error) {
@@ -109,21 +142,20 @@ async function sendStop(ctx: TaskContext): Promise<ActionOutcome | Date> {
       true,
     );
   }
-  return ctx.now();
+  return 'stopped';
 }
 
-/**
- * Tag the stopped task and report the stop. The tag waits for StopTask's answer so that a
- * task whose stop failed never carries tags that say it was contained.
- */
-async function tagAndReport(ctx: TaskContext, stoppedAt: Date): Promise<ActionOutcome> {
+function stoppedOutcome(
+  ctx: TaskContext,
+  stoppedAt: Date,
+  tagging: { written: boolean; text: string },
+): ActionOutcome {
   const { taskArn } = ctx.request.target;
   const reason = stopReason(ctx.request);
-  const tagging = await tagStoppedTask(ctx, stoppedAt);
   return outcome(ACTION, 'contained', `task stopped with reason "${reason}"; ${tagging.text}`, {
     taskArn,
     reason,
     stoppedAt: stoppedAt.toISOString(),
-    tagged: tagging.ok,
+    tagged: tagging.written,
   });
 }

@@ -195,7 +195,7 @@ describe.skipIf(skipReason())('stop-task against moto', () => {
     securityGroupId = group.GroupId ?? '';
   });
 
-  it('captures a running task, then stops it with the finding in the reason, then tags it', async () => {
+  it('captures a running task, then stops it with the finding in the reason and tags it', async () => {
     const { name, clusterArn, taskDefinitionArn, image } = await workload();
     const taskArn = await runTask(clusterArn, taskDefinitionArn);
     const request = requestFor(clusterArn, name, taskArn);
@@ -212,7 +212,8 @@ describe.skipIf(skipReason())('stop-task against moto', () => {
     expect(calls[0]).toBe('DescribeTasksCommand');
     expect(calls.indexOf('DescribeTaskDefinitionCommand')).toBeGreaterThan(-1);
     expect(calls.indexOf('DescribeTasksCommand')).toBeLessThan(calls.indexOf('StopTaskCommand'));
-    expect(calls.indexOf('StopTaskCommand')).toBeLessThan(calls.indexOf('TagResourceCommand'));
+    expect(calls.indexOf('DescribeTasksCommand')).toBeLessThan(calls.indexOf('TagResourceCommand'));
+    expect(calls).not.toContain('UntagResourceCommand');
     expectDeclaredPermissions(calls, request);
 
     const after = await describe1(clusterArn, taskArn);
@@ -247,6 +248,43 @@ describe.skipIf(skipReason())('stop-task against moto', () => {
     expect(JSON.stringify(result)).not.toContain('it-secret-value');
     expect(result.notes.some((n) => n.includes('compared by image reference'))).toBe(true);
     expect(result.release).toMatch(/cannot be resumed/);
+  });
+
+  it('withdraws the tags sent with a stop that failed: the running task carries none', async () => {
+    const { name, clusterArn, taskDefinitionArn } = await workload();
+    const taskArn = await runTask(clusterArn, taskDefinitionArn);
+    const request = requestFor(clusterArn, name, taskArn);
+    const calls: string[] = [];
+    const client = recordingEcs(calls);
+    // StopTask fails before it leaves the client; tagging and untagging reach moto for real.
+    client.middlewareStack.add(
+      (next, context) => (args) =>
+        context.commandName === 'StopTaskCommand'
+          ? Promise.reject(
+              Object.assign(new Error('Service unavailable'), {
+                name: 'ServerException',
+                $fault: 'server',
+                $metadata: { httpStatusCode: 503 },
+              }),
+            )
+          : next(args),
+      { step: 'initialize', name: 'failStopTask' },
+    );
+
+    const result = await stopTask(request, { ecs: client });
+
+    expect(result.outcomes.find((o) => o.action === 'ecs:stop-task')).toMatchObject({
+      status: 'failed',
+      retryable: true,
+      detail: expect.stringContaining('the tags sent with the stop were removed'),
+    });
+    expect(calls).toEqual(expect.arrayContaining(['TagResourceCommand', 'UntagResourceCommand']));
+    expectDeclaredPermissions(calls, request);
+    const after = await describe1(clusterArn, taskArn);
+    expect(after.desiredStatus).toBe('RUNNING');
+    expect(tagsOf(after)[QUARANTINED_BY]).toBeUndefined();
+    expect(tagsOf(after)[FINDING_TAG]).toBeUndefined();
+    expect(tagsOf(after)[CONTAINED_AT]).toBeUndefined();
   });
 
   it('is safe to re-run for the same finding: already-contained, no second stop', async () => {

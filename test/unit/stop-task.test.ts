@@ -12,6 +12,7 @@ import {
   ListTasksCommand,
   StopTaskCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   UpdateServiceCommand,
   type DescribeTasksCommandInput,
   type ListTasksCommandInput,
@@ -204,7 +205,7 @@ beforeEach(() => {
 });
 
 describe('stopTask: a running task', () => {
-  it('captures the evidence, then stops the task with the finding in the reason, then tags it', async () => {
+  it('captures the evidence, then stops the task with the finding in the reason and tags it', async () => {
     const result = await run(BASE);
 
     expect(ContainmentResultSchema.parse(result)).toEqual(result);
@@ -218,7 +219,8 @@ describe('stopTask: a running task', () => {
     expect(order[0]).toBe('DescribeTasksCommand');
     expect(order).toContain('DescribeTaskDefinitionCommand');
     expect(order.indexOf('DescribeTasksCommand')).toBeLessThan(order.indexOf('StopTaskCommand'));
-    expect(order.indexOf('StopTaskCommand')).toBeLessThan(order.indexOf('TagResourceCommand'));
+    expect(order.indexOf('DescribeTasksCommand')).toBeLessThan(order.indexOf('TagResourceCommand'));
+    expect(ecsMock.commandCalls(UntagResourceCommand)).toHaveLength(0);
 
     expect(ecsMock.commandCalls(DescribeTasksCommand)[0]?.args[0].input).toEqual({
       cluster: CLUSTER,
@@ -350,7 +352,7 @@ describe('stopTask: a running task', () => {
 });
 
 describe('stopTask: round trips', () => {
-  it('sends StopTask and the reads that follow DescribeTasks at once; writes that must follow the stop wait for its answer', async () => {
+  it('sends StopTask, its tags and the reads that follow DescribeTasks at once; writes that must follow the stop wait for its answer', async () => {
     const answered: string[] = [];
     /** What had been answered when each call was sent. */
     const answeredAtSend = new Map<string, string[]>();
@@ -399,11 +401,17 @@ describe('stopTask: round trips', () => {
     ]);
     expect(sent()[0]).toBe('DescribeTasksCommand');
     // One wave after DescribeTasks: nothing waits for another answer.
-    for (const call of ['StopTask', 'DescribeTaskDefinition', 'DescribeServices', 'ListTasks']) {
+    for (const call of [
+      'StopTask',
+      'TagResource',
+      'DescribeTaskDefinition',
+      'DescribeServices',
+      'ListTasks',
+    ]) {
       expect(answeredAtSend.get(call), call).toEqual([]);
     }
-    // The tag, the sibling's stop and the scale to zero follow the finding's task's stop.
-    for (const call of ['TagResource', `StopTask ${arnOf(hexId(1))}`, 'UpdateService']) {
+    // The sibling's stop and the scale to zero follow the finding's task's stop.
+    for (const call of [`StopTask ${arnOf(hexId(1))}`, 'UpdateService']) {
       expect(answeredAtSend.get(call), call).toContain('StopTask');
     }
   });
@@ -595,19 +603,58 @@ describe('stopTask: failures of single steps', () => {
     expect(outcomeOf(result, 'ecs:stop-task').status).toBe('contained');
   });
 
-  it('reports an AccessDenied StopTask as failed, not retryable, naming ecs:StopTask, and does not tag', async () => {
+  it('reports an AccessDenied StopTask as failed, not retryable, naming ecs:StopTask, and withdraws the tags', async () => {
     ecsMock
       .on(StopTaskCommand)
       .rejects(
         new AccessDeniedException({ message: 'Access denied', $metadata: { httpStatusCode: 400 } }),
       );
+    ecsMock.on(UntagResourceCommand).resolves({});
     const result = await run(BASE);
     const stop = outcomeOf(result, 'ecs:stop-task');
     expect(stop).toMatchObject({ status: 'failed', retryable: false });
     expect(stop.detail).toContain('ecs:StopTask');
     expect(stop.detail).toContain('may still be running');
-    expect(ecsMock.commandCalls(TagResourceCommand)).toHaveLength(0);
+    expect(stop.detail).toContain('the tags sent with the stop were removed');
+    expect(ecsMock.commandCalls(UntagResourceCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        resourceArn: TASK_ARN,
+        tagKeys: [
+          'guardduty-responder:quarantined-by',
+          'guardduty-responder:finding-id',
+          'guardduty-responder:contained-at',
+        ],
+      },
+    ]);
     expect(result.release).toBeUndefined();
+  });
+
+  it('says so when the tags of a failed stop cannot be withdrawn', async () => {
+    ecsMock.on(StopTaskCommand).rejects(
+      Object.assign(new Error('service unavailable'), {
+        name: 'ServerException',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    ecsMock
+      .on(UntagResourceCommand)
+      .rejects(new AccessDeniedException({ message: 'no', $metadata: { httpStatusCode: 400 } }));
+    const stop = outcomeOf(await run(BASE), 'ecs:stop-task');
+    expect(stop).toMatchObject({ status: 'failed', retryable: true });
+    expect(stop.detail).toMatch(
+      /could not be removed, so the task wrongly carries guardduty-responder:contained-at: .*ecs:UntagResource/,
+    );
+  });
+
+  it('does not withdraw tags it could not write when the stop fails', async () => {
+    ecsMock.on(StopTaskCommand).resolves({ task: { desiredStatus: 'RUNNING' } });
+    ecsMock
+      .on(TagResourceCommand)
+      .rejects(new AccessDeniedException({ message: 'no', $metadata: { httpStatusCode: 400 } }));
+    const stop = outcomeOf(await run(BASE), 'ecs:stop-task');
+    expect(stop).toMatchObject({ status: 'failed', retryable: true });
+    expect(ecsMock.commandCalls(UntagResourceCommand)).toHaveLength(0);
   });
 
   it('keeps a successful stop contained when tagging fails, and says so', async () => {
@@ -911,16 +958,19 @@ describe('stopTask: permissions', () => {
     },
   );
 
-  it('declares nothing it never calls (capture, stop, siblings and scale together)', async () => {
+  it('declares nothing it never calls (capture, stop, siblings and scale; then a failed stop)', async () => {
     cluster([task(), sibling(1)]);
-    await run(
-      withActions(
-        'ecs:capture-task',
-        'ecs:stop-task',
-        'ecs:stop-sibling-tasks',
-        'ecs:scale-service-to-zero',
-      ),
+    const all = withActions(
+      'ecs:capture-task',
+      'ecs:stop-task',
+      'ecs:stop-sibling-tasks',
+      'ecs:scale-service-to-zero',
     );
+    await run(all);
+    // Withdrawing the tags (UntagResource) happens only when the stop fails.
+    ecsMock.on(StopTaskCommand).rejects(new Error('boom'));
+    ecsMock.on(UntagResourceCommand).resolves({});
+    await run(all);
     const declared = new Set(
       (
         [
