@@ -18,30 +18,33 @@ const tracer = new Tracer({ serviceName: SERVICE });
 /** SDK retries (throttling, 5xx) before an outcome is reported as failed and retryable. */
 const MAX_ATTEMPTS = 4;
 
-/** The value `make` resolves to, made on the first call only. */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
+/**
+ * The value `make` resolves to, made on the first call only. A failed attempt is not kept,
+ * so one transient failure does not fail that action for the rest of a warm container.
+ */
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;
-  return () => (made ??= make());
+  return () =>
+    (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
 }
 
 /**
  * Clients for one region; the SDK honours AWS_ENDPOINT_URL (emulators, `replay --live`).
- * The Auto Scaling and load balancer clients are imported on first use (`Ec2Deps`).
+ * The Auto Scaling and load balancer clients are imported on first use (`Ec2Deps`), from
+ * the action modules: importing the SDK packages here would bring all their commands.
  */
 export function ec2Deps(region: string, trace = false): Ec2Deps {
   const wrap = <T>(client: T): T => (trace ? tracer.captureAWSv3Client(client) : client);
   const config = { region, maxAttempts: MAX_ATTEMPTS };
   return {
     ec2: wrap(new EC2Client(config)),
-    autoScaling: once(async () => {
-      const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
-      return wrap(new AutoScalingClient(config));
-    }),
-    elb: once(async () => {
-      const { ElasticLoadBalancingV2Client } =
-        await import('@aws-sdk/client-elastic-load-balancing-v2');
-      return wrap(new ElasticLoadBalancingV2Client(config));
-    }),
+    autoScaling: once(async () =>
+      wrap((await import('./auto-scaling.js')).autoScalingClient(config)),
+    ),
+    elb: once(async () => wrap((await import('./target-groups.js')).loadBalancerClient(config))),
     region,
   };
 }

@@ -25,6 +25,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseContainmentRequest } from '../../shared/containment.js';
 import { containInstance } from '../../functions/quarantine-ec2/contain.js';
+import { once } from '../../functions/quarantine-ec2/handler.js';
 import { isQuarantined } from '../../functions/quarantine-ec2/quarantine.js';
 import {
   decodeOriginalGroups,
@@ -204,6 +205,19 @@ describe('quarantine-ec2 with mocked EC2', () => {
     });
     expect(made).toEqual(['autoscaling']);
     asg.restore();
+  });
+
+  it('makes an on-demand client once, and tries again after a failed attempt', async () => {
+    let attempts = 0;
+    const client = once(() => {
+      attempts += 1;
+      return attempts === 1 ? Promise.reject(new Error('EMFILE')) : Promise.resolve({ attempts });
+    });
+    await expect(client()).rejects.toThrow('EMFILE');
+    const [first, second] = await Promise.all([client(), client()]);
+    expect(first).toBe(second);
+    expect(await client()).toEqual({ attempts: 2 });
+    expect(attempts).toBe(2);
   });
 
   it('an optional action whose client cannot be made fails alone, naming why', async () => {
