@@ -5,7 +5,7 @@
  * and the production options carry one (`scripts/sdk-schema-keys.ts`).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -23,6 +23,14 @@ export interface FunctionCodeOptions {
 export const BUNDLE_HANDLER = 'index.handler';
 
 /**
+ * Where bundles are built before they are copied into CDK's staging folder. Chunk names
+ * hash the source map, whose paths are relative to the output folder: building at a fixed
+ * depth under the repository keeps a bundle's bytes, and so the asset hash, the same
+ * whatever folder CDK stages into (another `-o`, a Stage's nested assembly).
+ */
+const BUILD_CACHE = join('node_modules', '.cache', 'gdrr-bundles');
+
+/**
  * Build one function into `outputDir` and copy its extra files there (no shell: any file
  * name is only a name). Throws with the build's own output when it fails.
  */
@@ -30,25 +38,33 @@ export function bundleFunction(
   { root, name, extraFiles = {} }: FunctionCodeOptions,
   outputDir: string,
 ): void {
+  mkdirSync(join(root, BUILD_CACHE), { recursive: true });
+  const work = mkdtempSync(join(root, BUILD_CACHE, 'build-'));
   try {
-    execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'scripts', 'build.ts'),
-        '--function',
-        name,
-        '--outdir',
-        outputDir,
-      ],
-      { cwd: root, stdio: 'pipe', encoding: 'utf8' },
-    );
-  } catch (error) {
-    const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
-    throw new Error(`bundling ${name} failed: ${`${stderr}${stdout}`.trim() || String(error)}`, {
-      cause: error,
-    });
+    const built = join(work, name);
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(root, 'scripts', 'build.ts'),
+          '--function',
+          name,
+          '--outdir',
+          built,
+        ],
+        { cwd: root, stdio: 'pipe', encoding: 'utf8' },
+      );
+    } catch (error) {
+      const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
+      throw new Error(`bundling ${name} failed: ${`${stderr}${stdout}`.trim() || String(error)}`, {
+        cause: error,
+      });
+    }
+    cpSync(built, outputDir, { recursive: true });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   for (const [from, to] of Object.entries(extraFiles)) copyFileSync(from, join(outputDir, to));
 }

@@ -18,7 +18,7 @@ export const SDK_SCHEMA_MODULE =
   /[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/](?:submodules[\\/][^\\/]+[\\/])?schemas[\\/]schemas_\d+\.js$/;
 
 /** `const _abc = "text";` on a line of its own: the module's string table. */
-const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm;
+const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\r\n]|\\.)*");\r?$/gm;
 
 /**
  * A computed key naming an identifier, right after `{` or `,` (where only a property can
@@ -46,15 +46,28 @@ export function inlineTraitKeys(source: string): InlinedSource {
   return { code, inlined };
 }
 
-/** The esbuild plugin applying {@link inlineTraitKeys} to every SDK schema module. */
+/**
+ * The esbuild plugin applying {@link inlineTraitKeys} to every SDK schema module. A module
+ * that still has computed keys after the rewrite (the SDK changed how it writes them) is
+ * reported as a build warning, so the pruning cannot stop silently.
+ */
 export function sdkSchemaKeys(): Plugin {
   return {
     name: 'sdk-schema-keys',
     setup(build) {
-      build.onLoad({ filter: SDK_SCHEMA_MODULE }, async ({ path }) => ({
-        contents: inlineTraitKeys(await readFile(path, 'utf8')).code,
-        loader: 'js',
-      }));
+      build.onLoad({ filter: SDK_SCHEMA_MODULE }, async ({ path }) => {
+        const { code } = inlineTraitKeys(await readFile(path, 'utf8'));
+        const left = code.match(COMPUTED_KEY)?.length ?? 0;
+        const warnings =
+          left === 0
+            ? []
+            : [
+                {
+                  text: `${left} computed schema keys were left as they are: unused SDK schemas stay in the bundle`,
+                },
+              ];
+        return { contents: code, loader: 'js', warnings };
+      });
     },
   };
 }

@@ -44,6 +44,12 @@ import { integrationEnv, skipReason, uniqueName } from './test-env.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 type Handler = (event: unknown) => Promise<unknown>;
+const ROUTER_ENV = [
+  'ALERT_TOPIC_ARN',
+  'STATE_TABLE',
+  'QUARANTINE_EC2_FUNCTION',
+  'CONTAINMENT_TIMEOUT_MS',
+] as const;
 
 let dir: string;
 const handlers = new Map<string, Handler>();
@@ -124,7 +130,10 @@ describe.skipIf(skipReason())('the shipped bundles against the test environment'
     groupId = group.GroupId!;
   }, 120_000);
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const key of ROUTER_ENV) delete process.env[key];
+  });
 
   it('quarantine-ec2 contains an instance and loads the optional actions on demand', async () => {
     const instanceId = await launchInstance();
@@ -162,6 +171,7 @@ describe.skipIf(skipReason())('the shipped bundles against the test environment'
       }),
     );
     const { functionName } = await createFunction(uniqueName('gdrr-bundle-quarantine-ec2'));
+    // The router bundle reads its configuration from the environment on first use.
     Object.assign(process.env, {
       ALERT_TOPIC_ARN: topic.topicArn,
       STATE_TABLE: table,

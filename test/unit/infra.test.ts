@@ -320,7 +320,7 @@ describe('configuration', () => {
   });
 
   it('bundling builds the production bundle and copies the policy without a shell', () => {
-    const policyPath = join(dir, 'policy;touch pwned.json');
+    const policyPath = join(dir, 'policy;touch pwned');
     copyFileSync(join(ROOT, 'shared', 'default-policy.json'), policyPath);
     const out = join(dir, 'router-asset');
     mkdirSync(out);
@@ -339,6 +339,22 @@ describe('configuration', () => {
     expect(() => bundleFunction({ root: ROOT, name: 'no-such-function' }, out)).toThrow(
       /bundling no-such-function failed: .*no function "no-such-function"/s,
     );
+  }, 60_000);
+
+  it('builds the same bytes whatever folder CDK stages into', () => {
+    const shallow = join(dir, 'a');
+    const deep = join(dir, 'b', 'c', 'd');
+    mkdirSync(shallow, { recursive: true });
+    mkdirSync(deep, { recursive: true });
+    bundleFunction({ root: ROOT, name: 'stop-task' }, shallow);
+    bundleFunction({ root: ROOT, name: 'stop-task' }, deep);
+    const files = (folder: string) =>
+      readdirSync(folder, { recursive: true, encoding: 'utf8' })
+        .filter((name) => name.endsWith('.mjs') || name.endsWith('.map'))
+        .sort()
+        .map((name) => [name, readFileSync(join(folder, name), 'utf8')]);
+    expect(files(shallow).length).toBeGreaterThan(2);
+    expect(files(deep)).toEqual(files(shallow));
   }, 60_000);
 
   it("the README's copy-paste configuration is valid", () => {

@@ -2,7 +2,7 @@
  * The SDK schema rewrite must build exactly the objects the SDK's own module builds, for
  * every schema module a function bundles, and must keep unused schemas out of the bundles.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,6 +45,43 @@ describe('inlineTraitKeys', () => {
       'export var C$ = [[_xN], 1];',
     ].join('\n');
     expect(inlineTraitKeys(source)).toEqual({ code: source, inlined: 0 });
+  });
+
+  it('reads a string table written with CRLF line ends', () => {
+    const source = 'const _xN = "xmlName";\r\nexport var A$ = { [_xN]: 1 };\r\n';
+    expect(inlineTraitKeys(source)).toEqual({
+      code: 'const _xN = "xmlName";\r\nexport var A$ = { "xmlName": 1 };\r\n',
+      inlined: 1,
+    });
+  });
+
+  it('warns when a schema module keeps computed keys (the rewrite no longer applies)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-schema-warn-'));
+    const schemas = join(dir, 'node_modules/@aws-sdk/client-x/dist-es/schemas');
+    mkdirSync(schemas, { recursive: true });
+    writeFileSync(
+      join(schemas, 'schemas_0.js'),
+      // A string table the rewrite does not recognise (exported constants).
+      'export const _a = "a";\nexport var A$ = { [_a]: 1 };\n',
+    );
+    try {
+      const result = await build({
+        stdin: {
+          contents: `export { A$ } from './node_modules/@aws-sdk/client-x/dist-es/schemas/schemas_0.js';`,
+          resolveDir: dir,
+        },
+        bundle: true,
+        write: false,
+        format: 'esm',
+        plugins: [sdkSchemaKeys()],
+        logLevel: 'silent',
+      });
+      expect(result.warnings.map((w) => w.text)).toEqual([
+        '1 computed schema keys were left as they are: unused SDK schemas stay in the bundle',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is idempotent: rewritten code has nothing left to rewrite', () => {
@@ -90,6 +127,8 @@ function canonical(root: unknown): string {
 describe('SDK schema modules in the production bundles', () => {
   let dir: string;
   const metafiles = new Map<string, Metafile>();
+  /** Every output file's text, per function. */
+  const texts = new Map<string, string[]>();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gdrr-schema-keys-'));
@@ -101,6 +140,10 @@ describe('SDK schema modules in the production bundles', () => {
         logLevel: 'silent',
       });
       metafiles.set(name, result.metafile);
+      texts.set(
+        name,
+        result.outputFiles.filter((f) => f.path.endsWith('.mjs')).map((f) => f.text),
+      );
     }
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,6 +185,14 @@ describe('SDK schema modules in the production bundles', () => {
       );
     }
   }, 120_000);
+
+  it('quarantine-ec2 bundles only the Auto Scaling and load balancer commands it sends', () => {
+    const code = texts.get('quarantine-ec2')!.join('\n');
+    for (const used of ['"DetachInstances"', '"SetInstanceProtection"', '"DeregisterTargets"'])
+      expect(code, used).toContain(used);
+    for (const unused of ['"CreateAutoScalingGroup"', '"PutScalingPolicy"', '"CreateLoadBalancer"'])
+      expect(code, unused).not.toContain(unused);
+  });
 
   it('keeps only the schemas a function uses (EC2: under 80 KB of its 3,400 shapes)', () => {
     const schemaBytes = (fn: string, client: string) =>
