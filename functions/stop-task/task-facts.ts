@@ -11,7 +11,7 @@ export type EcsTaskRequest = RequestFor<'ecs-task'>;
 
 export const RESPONDER = 'guardduty-runtime-responder';
 
-/** Tags written on a task the responder stopped; `finding-id` makes re-runs recognisable. */
+/** Tags written on a task as the responder stops it, so a human can tell who stopped it and why. */
 export const QUARANTINE_TAGS = {
   quarantinedBy: 'guardduty-responder:quarantined-by',
   findingId: 'guardduty-responder:finding-id',
@@ -130,7 +130,9 @@ export function stopStateOf(task: Task, findingId: string): StopState {
   if (!stopped) return { kind: 'running' };
   const reason = task.stoppedReason ?? '';
   const status = `lastStatus ${cleanText(task.lastStatus ?? 'unknown', 'short')}, desiredStatus ${cleanText(task.desiredStatus ?? 'unknown', 'short')}`;
-  if (tagValue(task.tags, QUARANTINE_TAGS.findingId) === findingId || reason.includes(findingId)) {
+  // Only the stop reason proves the responder stopped it: the tags go out with StopTask,
+  // and a stop that failed could, if withdrawing them failed too, leave them behind.
+  if (reason.includes(findingId)) {
     return {
       kind: 'stopped-by-us',
       detail: `the task was already stopped by the responder for finding ${findingId} (${status})`,

@@ -435,7 +435,7 @@ describe('stopTask: tasks it must not stop', () => {
     expect(outcomeOf(result, 'ecs:stop-task').status).toBe('contained');
   });
 
-  it('reports already-contained when the task was stopped for this finding (tag), and stops nothing', async () => {
+  it('does not take its own tags for proof of a stop: a task someone else stopped is skipped', async () => {
     cluster([
       task({
         lastStatus: 'STOPPED',
@@ -445,13 +445,12 @@ describe('stopTask: tasks it must not stop', () => {
       }),
     ]);
     const result = await run(BASE);
-    expect(result.outcomes.map((o) => o.status)).toEqual([
-      'already-contained',
-      'already-contained',
-    ]);
+    expect(outcomeOf(result, 'ecs:stop-task')).toMatchObject({
+      status: 'skipped',
+      detail: expect.stringContaining('stoppedReason: Task stopped by user'),
+    });
     expect(ecsMock.commandCalls(StopTaskCommand)).toHaveLength(0);
     expect(ecsMock.commandCalls(TagResourceCommand)).toHaveLength(0);
-    expect(result.release).toMatch(/cannot be resumed/);
   });
 
   it('recognises its own stop by the reason alone (a task whose tagging failed)', async () => {
