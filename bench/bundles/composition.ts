@@ -46,13 +46,12 @@ export async function composition(
   measuredFile: string,
   builtIn: string,
 ): Promise<Composition> {
-  const outdir = builtIn;
   const result = await build({
-    ...bundleOptions(join(REPO_ROOT, 'functions', name, 'handler.ts'), outdir),
+    ...bundleOptions(join(REPO_ROOT, 'functions', name, 'handler.ts'), builtIn),
     write: false,
     metafile: true,
   });
-  const entry = join(outdir, relative(dirname(measuredFile), measuredFile));
+  const entry = join(builtIn, relative(dirname(measuredFile), measuredFile));
   const text = result.outputFiles.find((file) => file.path === entry)?.text ?? '';
   const startOutputs = loadedAtStart(result.metafile, relative(REPO_ROOT, entry));
   const bytesByPackage = new Map<string, number>();
@@ -83,7 +82,7 @@ export async function composition(
     onDemandPackages: [...new Set(onDemand)].sort(),
     startFiles: inFolder(
       startOutputs.map((path) => join(REPO_ROOT, path)),
-      outdir,
+      builtIn,
       dirname(measuredFile),
     ),
   };

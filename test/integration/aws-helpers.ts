@@ -4,6 +4,7 @@
  * moto "runs" without Docker, and moto's request recorder.
  */
 import { crc32 } from 'node:zlib';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -25,6 +26,23 @@ export function awsClientConfig() {
     region: env.AWS_REGION,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   };
+}
+
+/** A new table shaped like the router's state table (key `pk`, on demand); returns its name. */
+export async function createStateTable(
+  prefix: string,
+  dynamo = new DynamoDBClient(awsClientConfig()),
+) {
+  const table = uniqueName(prefix);
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
+  return table;
 }
 
 /** An SNS topic with an SQS queue subscribed to it (envelope delivery, not raw). */

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -33,6 +32,7 @@ import { defaultPolicy } from '../../shared/policy.js';
 import { loadEvent } from '../helpers.js';
 import {
   awsClientConfig,
+  createStateTable,
   createFunction,
   createTopicWithQueue,
   parseSnsNotification,
@@ -161,15 +161,7 @@ describe.skipIf(skipReason())('the shipped bundles against the test environment'
 
   it("router: contains through a function by name with quarantine-ec2's real answer, one alert", async () => {
     const topic: TopicWithQueue = await createTopicWithQueue('gdrr-bundle');
-    const table = uniqueName('gdrr-bundle-state');
-    await new DynamoDBClient(awsClientConfig()).send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    const table = await createStateTable('gdrr-bundle-state');
     const { functionName } = await createFunction(uniqueName('gdrr-bundle-quarantine-ec2'));
     // The router bundle reads its configuration from the environment on first use.
     Object.assign(process.env, {

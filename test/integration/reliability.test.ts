@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,8 +14,7 @@ import type { ContainmentRequest } from '../../shared/contracts.js';
 import { respond, type RouterDeps } from '../../functions/router/respond.js';
 import { DynamoResponseStore } from '../../functions/router/store.js';
 import { loadEvent, policyWith } from '../helpers.js';
-import { awsClientConfig } from './aws-helpers.js';
-import { uniqueName } from './test-env.js';
+import { awsClientConfig, createStateTable } from './aws-helpers.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const snsMock = mockClient(SNSClient);
@@ -42,15 +41,7 @@ function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
 
 beforeAll(async () => {
   dynamo = new DynamoDBClient({ ...awsClientConfig(), maxAttempts: 5 });
-  table = uniqueName('gdrr-state');
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    }),
-  );
+  table = await createStateTable('gdrr-state', dynamo);
 });
 
 beforeEach(() => {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { DynamoResponseStore } from '../../functions/router/store.js';
 import { loadEvent } from '../helpers.js';
 import {
   awsClientConfig,
+  createStateTable,
   createFunction,
   createTopicWithQueue,
   parseSnsNotification,
@@ -90,15 +91,7 @@ describe('router against the emulator', () => {
 
   it('respond(): claim, invoke, publish, record — one CONTAINED alert on the topic', async () => {
     const dynamo = new DynamoDBClient(awsClientConfig());
-    const table = uniqueName('gdrr-router-state');
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    const table = await createStateTable('gdrr-router-state', dynamo);
     const event = withFreshId('ec2-suspicious-command.json');
     const answer = {
       findingId: event.detail.id as string,
