@@ -46,7 +46,12 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
     iamActions: ['eks:DescribeCluster'],
     rbac: [
       { apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'patch'] },
-      { apiGroup: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['get', 'create'] },
+      // list: every policy of the namespace is read, since any that selects the pod adds allows.
+      {
+        apiGroup: 'networking.k8s.io',
+        resource: 'networkpolicies',
+        verbs: ['get', 'list', 'create'],
+      },
     ],
   }),
   'eks:cordon-node': spec({

@@ -23,6 +23,12 @@ import { isLabelled, planLabel } from './label.js';
 import { isolate, isolationWithoutLabel, planIsolation } from './network-policy.js';
 import { carryOut, kubeFailed, only, rehearse, type Plan, type StepResult } from './plan.js';
 import { releaseText } from './release.js';
+import {
+  judgeIsolation,
+  quarantinedLabels,
+  readNamespacePolicies,
+  rehearsedIsolation,
+} from './verify-isolation.js';
 
 type Request = RequestFor<'eks-pod'>;
 type EksSettings = NonNullable<Request['eks']>;
@@ -169,6 +175,10 @@ async function containFound(
           }),
     );
   }
+  // The namespace's other policies are read alongside: any that selects the pod adds allows.
+  const policyReading = toRun.has('eks:isolate-pod-network')
+    ? readNamespacePolicies(kube, found, 'none')
+    : undefined;
   if (toRun.has('eks:cordon-node')) started.set('eks:cordon-node', step('eks:cordon-node'));
   if (toRun.has('eks:detach-from-controller')) {
     const action = 'eks:detach-from-controller';
@@ -192,6 +202,16 @@ async function containFound(
     const running = started.get(action);
     if (running !== undefined) done.set(action, await running);
   }
+  const network = done.get('eks:isolate-pod-network');
+  if (network !== undefined && policyReading !== undefined) {
+    const reading = await policyReading;
+    done.set(
+      'eks:isolate-pod-network',
+      request.dryRun
+        ? rehearsedIsolation(network, found, reading)
+        : judgeIsolation(network, found, reading, labelsWhileContained(found, done)),
+    );
+  }
   // In run order; includes the label when it ran only for the policy (it still needs undoing).
   const steps = [...done.values()];
   const notes = [
@@ -210,6 +230,21 @@ async function containFound(
     notes,
     release,
   );
+}
+
+/**
+ * Every set of labels the pod carries while contained: its labels plus the quarantine
+ * label, and, when the detach step relabelled it, those labels with the detach's change
+ * (the relabelling may make other policies select it).
+ */
+function labelsWhileContained(
+  found: FoundPod,
+  done: ReadonlyMap<ActionId, StepResult>,
+): Readonly<Record<string, string>>[] {
+  const detached = done.get('eks:detach-from-controller')?.labelsAfter;
+  return detached === undefined
+    ? [quarantinedLabels(found)]
+    : [quarantinedLabels(found), quarantinedLabels(found, detached)];
 }
 
 /** The request's EKS settings, or the result that refuses it before anything is read. */

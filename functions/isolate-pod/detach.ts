@@ -226,6 +226,7 @@ export async function planDetach(kube: KubeClients, found: FoundPod): Promise<Pl
           evidence,
         ),
         release: restoreLabels(found.namespace, found.name, original),
+        labelsAfter: applied(labels, change),
         notes: [
           `${ownerRef} starts a replacement for pod ${ref} from the same template and image (it may be exploitable the same way); Services that selected the pod by the relabelled labels no longer send it traffic`,
         ],

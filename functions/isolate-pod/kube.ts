@@ -24,6 +24,11 @@ export const KUBE_CALLS = {
     resource: 'networkpolicies',
     verb: 'get',
   },
+  listNamespacedNetworkPolicy: {
+    apiGroup: 'networking.k8s.io',
+    resource: 'networkpolicies',
+    verb: 'list',
+  },
   createNamespacedNetworkPolicy: {
     apiGroup: 'networking.k8s.io',
     resource: 'networkpolicies',

@@ -12,6 +12,8 @@ export interface StepResult {
   /** kubectl commands that undo what this action did or found done by the responder. */
   release: string[];
   notes: string[];
+  /** The pod's labels once this step changed them (detach), to judge which policies select it. */
+  labelsAfter?: Readonly<Record<string, string>>;
 }
 
 /** An action after its reads: either its outcome is known, or one write remains. */

@@ -220,7 +220,7 @@ describe.skipIf(skipReason())('EKS token authentication (token webhook)', () => 
       expect(seenByAdmin.metadata?.labels?.['gdrr.io/quarantined']).toBe('true');
     });
 
-    it('may create and get a deny-all NetworkPolicy, but not patch or list them', async () => {
+    it('may create, get and list NetworkPolicies, but not patch or delete them', async () => {
       const { networking } = await tokenClients();
       const created = await networking.createNamespacedNetworkPolicy({
         namespace,
@@ -240,7 +240,11 @@ describe.skipIf(skipReason())('EKS token authentication (token webhook)', () => 
         mergePatch,
       );
       expect(await statusOf(patch)).toBe(403);
-      expect(await statusOf(networking.listNamespacedNetworkPolicy({ namespace }))).toBe(403);
+      const listed = await networking.listNamespacedNetworkPolicy({ namespace });
+      expect(listed.items.map((policy) => policy.metadata?.name)).toContain(policyName);
+      expect(
+        await statusOf(networking.deleteNamespacedNetworkPolicy({ name: policyName, namespace })),
+      ).toBe(403);
     });
 
     it('may get and cordon the node, but not delete it', async () => {

@@ -53,6 +53,7 @@ describe('isolate-pod RBAC', () => {
       'apps/replicasets/get',
       'networking.k8s.io/networkpolicies/create',
       'networking.k8s.io/networkpolicies/get',
+      'networking.k8s.io/networkpolicies/list',
     ]);
   });
 

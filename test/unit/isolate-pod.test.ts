@@ -17,6 +17,7 @@ import {
   type CoreV1ApiReadNamespacedPodRequest,
   type CoreV1ApiReadNodeRequest,
   type NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
+  type NetworkingV1ApiListNamespacedNetworkPolicyRequest,
   type NetworkingV1ApiReadNamespacedNetworkPolicyRequest,
   type ObservableMiddleware,
   type V1NetworkPolicy,
@@ -206,6 +207,18 @@ class FakeCluster {
         if (!policy) throw notFound('networkpolicies.networking.k8s.io', param.name);
         return clone(policy);
       },
+      listNamespacedNetworkPolicy: async (
+        param: NetworkingV1ApiListNamespacedNetworkPolicyRequest,
+      ) => {
+        await this.enter('listNamespacedNetworkPolicy', param);
+        // One policy per page, so paging is exercised.
+        const all = [...this.policies.values()].filter(
+          (p) => p.metadata?.namespace === param.namespace,
+        );
+        const start = Number(param._continue ?? 0);
+        const next = start + 1 < all.length ? String(start + 1) : undefined;
+        return { items: all.slice(start, start + 1).map(clone), metadata: { _continue: next } };
+      },
       createNamespacedNetworkPolicy: async (
         param: NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
       ) => {
@@ -303,6 +316,18 @@ function victimPod(
       })),
     },
   };
+}
+
+/** The victim pod, owned by ReplicaSet `rs`, which selects `app=victim`. */
+function seedReplicaSetPod(request: Request): void {
+  cluster.addPod(
+    victimPod(request, {
+      owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u', controller: true },
+    }),
+  );
+  cluster.replicaSets.set(`${request.target.namespace}/rs`, {
+    spec: { selector: { matchLabels: { app: 'victim' } } },
+  });
 }
 
 function otherPod(namespace: string, name: string, containerId: string): V1Pod {
@@ -622,6 +647,7 @@ describe('isolating the pod network', () => {
     const methods = cluster.calls.map((c) => c.method);
     expect([...methods].sort()).toEqual([
       'createNamespacedNetworkPolicy',
+      'listNamespacedNetworkPolicy',
       'patchNamespacedPod',
       'readNamespacedNetworkPolicy',
       'readNamespacedPod',
@@ -773,11 +799,16 @@ describe('isolating the pod network', () => {
       'eks:label-pod': 'already-contained',
       'eks:isolate-pod-network': 'contained',
     });
-    expect(cluster.calls.map((c) => c.method)).toEqual([
-      'readNamespacedPod',
-      'readNamespacedNetworkPolicy',
+    expect(cluster.calls.map((c) => c.method).sort()).toEqual([
       'createNamespacedNetworkPolicy',
+      'listNamespacedNetworkPolicy',
+      'readNamespacedNetworkPolicy',
+      'readNamespacedPod',
     ]);
+    const methods = cluster.calls.map((c) => c.method);
+    expect(methods.indexOf('createNamespacedNetworkPolicy')).toBeGreaterThan(
+      methods.indexOf('readNamespacedNetworkPolicy'),
+    );
   });
 
   it('isolating without eks:label-pod in the request still labels first (the policy needs it)', async () => {
@@ -795,6 +826,110 @@ describe('isolating the pod network', () => {
 });
 
 // ---------------------------------------------------------------- errors
+
+describe('NetworkPolicies add up: other allows are checked before claiming isolation', () => {
+  const allowAll443 = (namespace: string, name = 'allow-https-out'): V1NetworkPolicy => ({
+    metadata: { name, namespace },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      ],
+    },
+  });
+  const addPolicy = (policy: V1NetworkPolicy) =>
+    cluster.policies.set(`${policy.metadata?.namespace}/${policy.metadata?.name}`, policy);
+
+  it('an allow policy that selects every pod: NOT isolated, the policy named with what it allows', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    addPolicy(allowAll443('payments'));
+    addPolicy({
+      metadata: { name: 'db-only', namespace: 'payments' },
+      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{}] },
+    });
+    const result = await contain(request);
+    expect(statuses(result)).toEqual({
+      'eks:label-pod': 'contained',
+      'eks:isolate-pod-network': 'failed',
+    });
+    const network = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(network.retryable).toBe(false);
+    expect(network.detail).toContain('is NOT isolated: NetworkPolicies add up');
+    expect(network.detail).toContain(
+      'payments/allow-https-out allows egress to 0.0.0.0/0 on TCP 443',
+    );
+    expect(network.detail).not.toContain('db-only');
+    expect(network.evidence?.bypassedBy).toBe('payments/allow-https-out');
+    // The quarantine policy is in place all the same: the release still removes it.
+    expect(result.release).toContain(
+      `delete networkpolicy ${networkPolicyName(request.target.podUid!)}`,
+    );
+    expect(result.notes.join(' ')).toContain('remove or narrow the NetworkPolicies');
+  });
+
+  it('policies of other namespaces do not count', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    addPolicy(allowAll443('other'));
+    expect(statuses(await contain(request))['eks:isolate-pod-network']).toBe('contained');
+  });
+
+  it('a re-run on an already isolated pod is re-judged: a policy added since makes it NOT isolated', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    expect(statuses(await contain(request))['eks:isolate-pod-network']).toBe('contained');
+    addPolicy(allowAll443('payments', 'added-by-the-workload'));
+    const again = outcomeOf(await contain(request), 'eks:isolate-pod-network');
+    expect(again.status).toBe('failed');
+    expect(again.detail).toContain('payments/added-by-the-workload allows egress');
+  });
+
+  it('policies that cannot be listed: failed, the check unknown, naming the permission', async () => {
+    const request = named();
+    cluster.addPod(victimPod(request));
+    cluster.failNext.set(
+      'listNamespacedNetworkPolicy',
+      forbidden('list', 'networkpolicies', 'networking.k8s.io'),
+    );
+    const network = outcomeOf(await contain(request), 'eks:isolate-pod-network');
+    expect(network.status).toBe('failed');
+    expect(network.detail).toContain('is in place, but whether other NetworkPolicies');
+    expect(network.detail).toContain('(missing permission: list networkpolicies)');
+  });
+
+  it('a dry run says the pod would not be isolated', async () => {
+    const request = named((r) => {
+      r.dryRun = true;
+    });
+    cluster.addPod(victimPod(request));
+    addPolicy(allowAll443('payments'));
+    const network = outcomeOf(await contain(request), 'eks:isolate-pod-network');
+    expect(network.status).toBe('dry-run');
+    expect(network.detail).toContain('but the pod would NOT be isolated');
+  });
+
+  it('a policy selecting the labels the detach gives the pod counts too', async () => {
+    const request = requestFrom('eks-runc-container-escape.json', (r) => {
+      r.actions = ['eks:label-pod', 'eks:isolate-pod-network', 'eks:detach-from-controller'];
+    });
+    seedReplicaSetPod(request);
+    addPolicy({
+      metadata: { name: 'not-victims', namespace: request.target.namespace },
+      spec: {
+        podSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['victim'] }] },
+        policyTypes: ['Ingress'],
+        ingress: [{ ports: [{ port: 22 }] }],
+      },
+    });
+    const result = await contain(request);
+    expect(statuses(result)['eks:detach-from-controller']).toBe('contained');
+    expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain(
+      'not-victims allows ingress from everywhere on TCP 22',
+    );
+  });
+});
 
 describe('errors from the API server', () => {
   it('403 on the label patch: failed, not retryable, naming verb and resource; the pod is reported NOT isolated', async () => {
@@ -1346,20 +1481,7 @@ describe('sequential round trips', () => {
 
   it('once the pod is read, every step starts; the node patch follows its reads, the detach follows label and policy', async () => {
     const request = everything();
-    cluster.addPod(
-      victimPod(request, {
-        owner: {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: 'rs',
-          uid: 'u',
-          controller: true,
-        },
-      }),
-    );
-    cluster.replicaSets.set('ops-tools/rs', {
-      spec: { selector: { matchLabels: { app: 'victim' } } },
-    });
+    seedReplicaSetPod(request);
     cluster.addNode('ip-10-0-1-23.ec2.internal');
     const log: Timed[] = [];
     const result = await containPod(request, {
@@ -1376,6 +1498,7 @@ describe('sequential round trips', () => {
       ['readNamespacedPod'],
       [
         'createNamespacedNetworkPolicy',
+        'listNamespacedNetworkPolicy',
         'listNode',
         'patchNamespacedPod',
         'readNamespacedReplicaSet',
@@ -1398,20 +1521,7 @@ describe('sequential round trips', () => {
 
   it('a dry run makes its reads side by side and writes nothing', async () => {
     const request = parseContainmentRequest({ ...everything(), dryRun: true }, 'eks-pod');
-    cluster.addPod(
-      victimPod(request, {
-        owner: {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: 'rs',
-          uid: 'u',
-          controller: true,
-        },
-      }),
-    );
-    cluster.replicaSets.set('ops-tools/rs', {
-      spec: { selector: { matchLabels: { app: 'victim' } } },
-    });
+    seedReplicaSetPod(request);
     cluster.addNode('ip-10-0-1-23.ec2.internal');
     const log: Timed[] = [];
     const result = await containPod(request, {
@@ -1426,7 +1536,13 @@ describe('sequential round trips', () => {
     ]);
     expect(waves(log)).toEqual([
       ['readNamespacedPod'],
-      ['listNode', 'readNamespacedNetworkPolicy', 'readNamespacedReplicaSet', 'readNode'],
+      [
+        'listNamespacedNetworkPolicy',
+        'listNode',
+        'readNamespacedNetworkPolicy',
+        'readNamespacedReplicaSet',
+        'readNode',
+      ],
     ]);
   });
 });
@@ -1450,20 +1566,7 @@ describe('each action calls only what shared/actions.ts declares for it', () => 
     for (const request of [named(), byContainer()]) {
       cluster = new FakeCluster();
       const only = parseContainmentRequest({ ...request, actions: [action] }, 'eks-pod');
-      cluster.addPod(
-        victimPod(only, {
-          owner: {
-            apiVersion: 'apps/v1',
-            kind: 'ReplicaSet',
-            name: 'rs',
-            uid: 'u',
-            controller: true,
-          },
-        }),
-      );
-      cluster.replicaSets.set(`${only.target.namespace}/rs`, {
-        spec: { selector: { matchLabels: { app: 'victim' } } },
-      });
+      seedReplicaSetPod(only);
       cluster.addNode('ip-10-0-1-23.ec2.internal');
       const result = await contain(only);
       expect(result.outcomes[0]?.status).toBe('contained');

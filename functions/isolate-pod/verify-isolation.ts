@@ -1,0 +1,169 @@
+/**
+ * Whether the quarantine NetworkPolicy actually isolates the pod. NetworkPolicies add up:
+ * any other policy in the namespace that selects the pod and allows some traffic lets that
+ * traffic through, whatever the quarantine policy says. So the network step is reported
+ * `contained` only after every policy of the namespace was read and none of them selects
+ * the pod (under the labels it carries once quarantined) with an allow.
+ *
+ * The namespace's policies are written by whoever may create NetworkPolicies there, the
+ * attacker included: they are read in small pages, judged page by page and dropped, and
+ * only a bounded description of the offending ones is kept.
+ */
+import { failedBecause } from '../../shared/containment.js';
+import { QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
+import { podRef, type FoundPod } from './find-pod.js';
+import { kubeFailed, type StepResult } from './plan.js';
+import type { KubeClients } from './kube.js';
+import {
+  MAX_SHOWN_POLICIES,
+  allowingPolicy,
+  bypassingPolicies,
+  describeBypasses,
+  type AllowingPolicy,
+  type Bypass,
+  type TierCoverage,
+} from './policy-bypass.js';
+
+const ACTION = 'eks:isolate-pod-network';
+
+// Policies per page: each may be large (up to the API server's object limit), so a page
+// holds few of them; a namespace rarely has more than a handful.
+const POLICY_PAGE_SIZE = 25;
+
+type Labels = Readonly<Record<string, string>>;
+
+/** The policies that let traffic through, at most a few kept, and how many there are. */
+export interface PolicyReview {
+  bypasses: Bypass[];
+  total: number;
+}
+
+export type PolicyReading =
+  | { kind: 'read'; review: (labelSets: readonly Labels[]) => PolicyReview }
+  | { kind: 'failed'; outcome: ReturnType<typeof kubeFailed> };
+
+/**
+ * Read every NetworkPolicy of the pod's namespace, page by page, keeping of each only what
+ * it allows past `coverage` and whom it selects: they are judged once the pod's final
+ * labels are known.
+ */
+export async function readNamespacePolicies(
+  kube: KubeClients,
+  found: FoundPod,
+  coverage: TierCoverage,
+): Promise<PolicyReading> {
+  const quarantine = networkPolicyName(found.uid);
+  const allowing: AllowingPolicy[] = [];
+  let page: string | undefined;
+  try {
+    do {
+      const list = await kube.networking.listNamespacedNetworkPolicy({
+        namespace: found.namespace,
+        limit: POLICY_PAGE_SIZE,
+        _continue: page,
+      });
+      for (const policy of list.items) {
+        const kept = allowingPolicy(policy, coverage, quarantine);
+        if (kept !== undefined) allowing.push(kept);
+      }
+      page = list.metadata?._continue || undefined;
+    } while (page !== undefined);
+  } catch (error) {
+    return {
+      kind: 'failed',
+      outcome: kubeFailed(
+        ACTION,
+        `list NetworkPolicies in namespace ${found.namespace} (to check that none lets traffic past the quarantine)`,
+        error,
+        'listNamespacedNetworkPolicy',
+      ),
+    };
+  }
+  return {
+    kind: 'read',
+    review: (labelSets) => {
+      const bypasses = bypassingPolicies(allowing, labelSets);
+      return { bypasses: bypasses.slice(0, MAX_SHOWN_POLICIES), total: bypasses.length };
+    },
+  };
+}
+
+/** The pod's labels (as read, or as a step left them) once the quarantine label is on it. */
+export const quarantinedLabels = (
+  found: FoundPod,
+  labels: Labels = found.pod.metadata?.labels ?? {},
+): Labels => ({ ...labels, [QUARANTINE_LABEL]: found.uid });
+
+const inPlace = (step: StepResult): boolean =>
+  step.outcome.status === 'contained' || step.outcome.status === 'already-contained';
+
+/**
+ * The network step's result, judged against the namespace's other policies: a policy in
+ * place that other policies bypass becomes a failure that names them and what they allow
+ * (not retryable: a retry creates nothing that would change it). The release is kept: the
+ * quarantine policy is in place and still has to be undone.
+ */
+export function judgeIsolation(
+  step: StepResult,
+  found: FoundPod,
+  reading: PolicyReading,
+  labelSets: readonly Labels[],
+): StepResult {
+  if (!inPlace(step)) return step;
+  const policy = `NetworkPolicy ${found.namespace}/${networkPolicyName(found.uid)}`;
+  if (reading.kind === 'failed') {
+    return {
+      ...step,
+      outcome: {
+        ...reading.outcome,
+        detail: `${policy} is in place, but whether other NetworkPolicies still let traffic through is unknown: ${reading.outcome.detail}`,
+      },
+    };
+  }
+  const { bypasses, total } = reading.review(labelSets);
+  if (total === 0) return step;
+  return {
+    ...step,
+    outcome: {
+      ...failedBecause(
+        ACTION,
+        `${policy} is in place, but pod ${podRef(found)} is NOT isolated: NetworkPolicies add up, and ${describeBypasses(bypasses, total)}`,
+        false,
+      ),
+      evidence: {
+        ...step.outcome.evidence,
+        bypassedBy: bypasses.map(({ policy: name }) => name).join(', '),
+      },
+    },
+    notes: [
+      ...step.notes,
+      `to isolate pod ${podRef(found)}, remove or narrow the NetworkPolicies named in ${ACTION} (or isolate its node); the quarantine policy stays in place`,
+    ],
+  };
+}
+
+/** A dry run's view: what the write would meet, said in the plan's detail. */
+export function rehearsedIsolation(
+  step: StepResult,
+  found: FoundPod,
+  reading: PolicyReading,
+): StepResult {
+  if (reading.kind === 'failed') {
+    return {
+      ...step,
+      outcome: {
+        ...step.outcome,
+        detail: `${step.outcome.detail}; the namespace's other NetworkPolicies could not be read: ${reading.outcome.detail}`,
+      },
+    };
+  }
+  const { bypasses, total } = reading.review([quarantinedLabels(found)]);
+  if (total === 0) return step;
+  return {
+    ...step,
+    outcome: {
+      ...step.outcome,
+      detail: `${step.outcome.detail}; but the pod would NOT be isolated: NetworkPolicies add up, and ${describeBypasses(bypasses, total)}`,
+    },
+  };
+}
