@@ -81,7 +81,8 @@ function describePeer(peer: V1NetworkPolicyPeer): string {
   const selected = peer.podSelector ? describeSelector(peer.podSelector) : 'all';
   const pods = selected === 'all' ? 'all pods' : `pods ${selected}`;
   if (peer.namespaceSelector) {
-    return `${pods} in namespaces ${describeSelector(peer.namespaceSelector)}`;
+    const namespaces = describeSelector(peer.namespaceSelector);
+    return `${pods} in ${namespaces === 'all' ? 'all namespaces' : `namespaces ${namespaces}`}`;
   }
   return `${pods} of the namespace`;
 }

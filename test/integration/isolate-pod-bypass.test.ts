@@ -1,0 +1,223 @@
+/**
+ * NetworkPolicies add up, against the real kube-apiserver: in a namespace where other
+ * policies select the pod and allow traffic, isolate-pod (EKS token, shipped RBAC) creates
+ * its quarantine policy and still reports the pod NOT isolated, naming the policies; in a
+ * control namespace without them it reports the pod contained. The API server stores and
+ * serves the policies exactly as a cluster would (defaults, validation, paging); nothing
+ * here enforces them, and nothing needs to: the judgement is over what is stored.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api, type V1NetworkPolicySpec } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
+import type { ActionOutcome } from '../../shared/contracts.js';
+import { networkPolicyName } from '../../shared/labels.js';
+import { containPodIn } from '../../functions/isolate-pod/contain.js';
+import {
+  adminKubeConfig,
+  applyManifest,
+  bearerKubeConfig,
+  eventually,
+  mintTestToken,
+  readManifest,
+  statusOf,
+} from './k8s-helpers.js';
+import { integrationEnv, skipReason, uniqueName } from './test-env.js';
+
+const RBAC_MANIFEST = new URL('../../infra/k8s/rbac.yaml', import.meta.url).pathname;
+
+/** The allow policies a namespace commonly has, or an attacker adds: one of each shape. */
+const ALLOW_SHAPES: [string, V1NetworkPolicySpec, RegExp][] = [
+  [
+    'all pods, egress to the internet on 443',
+    {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      ],
+    },
+    /allows egress to 0\.0\.0\.0\/0 on TCP 443/,
+  ],
+  [
+    "the app's label, ingress on its port",
+    {
+      podSelector: { matchLabels: { app: 'web' } },
+      ingress: [{ _from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+    },
+    /allows ingress from all pods of the namespace on TCP 8080/,
+  ],
+  [
+    'an expression, ingress from other namespaces',
+    {
+      podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }] },
+      policyTypes: ['Ingress'],
+      ingress: [{ _from: [{ namespaceSelector: {} }] }],
+    },
+    /allows ingress from all pods in all namespaces on all ports/,
+  ],
+  [
+    'ingress only, from everywhere',
+    { podSelector: { matchLabels: { tier: 'front' } }, policyTypes: ['Ingress'], ingress: [{}] },
+    /allows ingress from everywhere on all ports/,
+  ],
+  [
+    'egress only, to a pod label across namespaces',
+    {
+      podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'db' } } }] }],
+    },
+    /allows egress to pods role=db in all namespaces on all ports/,
+  ],
+];
+
+describe.skipIf(skipReason())(
+  'NetworkPolicies add up: isolate-pod against a real kube-apiserver',
+  () => {
+    const withAllows = uniqueName('gdrr-bypass');
+    const control = uniqueName('gdrr-bypass-control');
+    let core: CoreV1Api;
+    let networking: NetworkingV1Api;
+    let clusterName: string;
+    let podCounter = 0;
+
+    const asResponder = async (): Promise<KubeConfig> => bearerKubeConfig(await mintTestToken());
+
+    /** Contain a fresh pod labelled app=web, tier=front in `namespace`; its network outcome. */
+    async function isolateFreshPod(namespace: string): Promise<ActionOutcome> {
+      const podName = `web-${++podCounter}`;
+      const pod = await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: podName, labels: { app: 'web', tier: 'front' } },
+          spec: { containers: [{ name: 'app', image: 'registry.invalid/web:1' }] },
+        },
+      });
+      const request: RequestFor<'eks-pod'> = parseContainmentRequest(
+        {
+          version: 1,
+          findingId: `${podCounter.toString(16).padStart(4, '0')}${'cd'.repeat(14)}`,
+          findingType: 'Execution:Runtime/ReverseShell',
+          severity: 8,
+          accountId: '123456789012',
+          region: 'us-east-1',
+          target: {
+            surface: 'eks-pod',
+            clusterName,
+            namespace,
+            podName,
+            podUid: pod.metadata!.uid!,
+            containerIds: [],
+          },
+          actions: ['eks:label-pod', 'eks:isolate-pod-network'],
+          hostCompromise: false,
+          dryRun: false,
+          exemptionKey: 'guardduty-responder/exempt',
+          eks: { allowDnsEgress: false, maxCordonedNodes: 0, protectedNamespaces: ['kube-system'] },
+        },
+        'eks-pod',
+      );
+      const result = await containPodIn(request, asResponder);
+      expect(result.outcomes[0]?.status).toBe('contained');
+      // The quarantine policy is stored either way: the judgement is about the others.
+      const quarantine = await networking.readNamespacedNetworkPolicy({
+        name: networkPolicyName(pod.metadata!.uid!),
+        namespace,
+      });
+      expect(quarantine.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+      return result.outcomes[1]!;
+    }
+
+    const addPolicy = (namespace: string, name: string, spec: V1NetworkPolicySpec) =>
+      networking.createNamespacedNetworkPolicy({ namespace, body: { metadata: { name }, spec } });
+    const removePolicy = (namespace: string, name: string) =>
+      networking.deleteNamespacedNetworkPolicy({ namespace, name });
+
+    beforeAll(async () => {
+      clusterName = integrationEnv().GDRR_EKS_CLUSTER_ID;
+      const admin = adminKubeConfig();
+      core = admin.makeApiClient(CoreV1Api);
+      networking = admin.makeApiClient(NetworkingV1Api);
+      await applyManifest(admin, readManifest(RBAC_MANIFEST));
+      for (const name of [withAllows, control]) {
+        await core.createNamespace({ body: { metadata: { name } } });
+      }
+      // RBAC reaches the authorizer through a watch: wait until listing policies is allowed.
+      await eventually(async () => {
+        const responder = (await asResponder()).makeApiClient(NetworkingV1Api);
+        return (
+          (await statusOf(responder.listNamespacedNetworkPolicy({ namespace: control }))) === 200
+        );
+      });
+    });
+
+    afterAll(async () => {
+      if (!core) return;
+      await Promise.all(
+        [withAllows, control].flatMap((namespace) => [
+          statusOf(core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 })),
+          statusOf(networking.deleteCollectionNamespacedNetworkPolicy({ namespace })),
+        ]),
+      );
+      // No namespace controller runs here: a deleted namespace would stay Terminating forever.
+    });
+
+    it('control: a namespace with only deny policies and policies for other pods reaches contained', async () => {
+      await addPolicy(control, 'default-deny', {
+        podSelector: {},
+        policyTypes: ['Ingress', 'Egress'],
+      });
+      await addPolicy(control, 'db-ingress', {
+        podSelector: { matchLabels: { app: 'db' } },
+        ingress: [{ _from: [{ podSelector: {} }] }],
+      });
+      await addPolicy(control, 'not-front', {
+        podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] },
+        policyTypes: ['Egress'],
+        egress: [{}],
+      });
+      const network = await isolateFreshPod(control);
+      expect(network.status).toBe('contained');
+      expect(network.detail).toMatch(/^created NetworkPolicy .*: no ingress, no egress/);
+    });
+
+    it.each(ALLOW_SHAPES)(
+      'an allow policy selecting %s: NOT isolated, the policy named with what it allows',
+      async (_shape, spec, allows) => {
+        const name = `allow-${++podCounter}`;
+        await addPolicy(withAllows, name, spec);
+        try {
+          const network = await isolateFreshPod(withAllows);
+          expect(network.status).toBe('failed');
+          expect(network.retryable).toBe(false);
+          expect(network.detail).toContain('is NOT isolated: NetworkPolicies add up');
+          expect(network.detail).toContain(`${withAllows}/${name} `);
+          expect(network.detail).toMatch(allows);
+          expect(network.evidence?.bypassedBy).toBe(`${withAllows}/${name}`);
+        } finally {
+          await removePolicy(withAllows, name);
+        }
+      },
+    );
+
+    it('many policies across list pages: each allowing one is found, the description stays bounded', async () => {
+      const names = Array.from({ length: 60 }, (_, i) => `bulk-${i}`);
+      for (const name of names) {
+        await addPolicy(withAllows, name, {
+          podSelector: { matchLabels: { app: 'web' } },
+          policyTypes: ['Egress'],
+          egress: [{ ports: [{ protocol: 'TCP', port: 1000 + names.indexOf(name) }] }],
+        });
+      }
+      try {
+        const network = await isolateFreshPod(withAllows);
+        expect(network.status).toBe('failed');
+        expect(network.detail).toMatch(/; and 52 more policies$/);
+        expect(network.detail.length).toBeLessThanOrEqual(2000);
+      } finally {
+        await networking.deleteCollectionNamespacedNetworkPolicy({ namespace: withAllows });
+      }
+    });
+  },
+);
