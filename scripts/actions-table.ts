@@ -9,7 +9,7 @@ export function actionsTable(): string {
   const rows = Object.values(ACTIONS).map((action) => {
     const rbac = action.rbac.map(
       (rule) =>
-        `${rule.verbs.join('/')} ${rule.apiGroup ? `${rule.apiGroup}/` : ''}${rule.resource}`,
+        `${rule.verbs.join('/')} ${rule.apiGroup ? `${rule.apiGroup}/` : ''}${rule.resource}${rule.optIn ? ` (only with \`${rule.optIn}\`)` : ''}`,
     );
     return `| \`${action.id}\` | ${CONTAINMENT_FUNCTIONS[action.surface]} | ${action.description} | ${action.iamActions.map((a) => `\`${a}\``).join(', ')} | ${rbac.join('; ') || '-'} |`;
   });

@@ -17,6 +17,11 @@ export interface RbacRule {
   apiGroup: string;
   resource: string;
   verbs: readonly string[];
+  /**
+   * The policy setting that needs this rule: granted only by the opt-in manifest
+   * (infra/k8s/rbac-opt-in.yaml), never by the default one (infra/k8s/rbac.yaml).
+   */
+  optIn?: string;
 }
 
 export interface ActionSpec {
@@ -51,6 +56,12 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
         apiGroup: 'networking.k8s.io',
         resource: 'networkpolicies',
         verbs: ['get', 'list', 'create'],
+      },
+      {
+        apiGroup: '',
+        resource: 'pods',
+        verbs: ['delete'],
+        optIn: 'eks.whenIsolationBypassed: delete-replaceable-pod',
       },
     ],
   }),

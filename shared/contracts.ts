@@ -19,6 +19,10 @@ import {
 } from './identifiers.js';
 
 export const SURFACES = ['eks-pod', 'ecs-task', 'ec2-instance'] as const;
+
+/** What isolate-pod does when other NetworkPolicies let traffic past its quarantine. */
+export const BYPASS_RESPONSES = ['report', 'delete-replaceable-pod'] as const;
+export type BypassResponse = (typeof BYPASS_RESPONSES)[number];
 /** The kind of workload a containment acts on. */
 export type Surface = (typeof SURFACES)[number];
 
@@ -107,6 +111,8 @@ export const ContainmentRequestSchema = z.strictObject({
     z.strictObject({
       /** Let the isolated pod still resolve names through cluster DNS. */
       allowDnsEgress: z.boolean(),
+      /** What to do when other NetworkPolicies bypass the quarantine; absent: `report`. */
+      whenIsolationBypassed: z.optional(z.enum(BYPASS_RESPONSES)),
       /** Never have more nodes cordoned by the responder in one cluster than this. */
       maxCordonedNodes: z.int().check(z.gte(0), z.lte(1000)),
       /** Namespaces the function must never touch (re-checked after finding the pod). */

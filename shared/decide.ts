@@ -211,6 +211,7 @@ export function containmentRequest(
       target.surface === 'eks-pod'
         ? {
             allowDnsEgress: policy.eks.allowDnsEgress,
+            whenIsolationBypassed: policy.eks.whenIsolationBypassed,
             maxCordonedNodes: policy.eks.maxCordonedNodesPerCluster,
             protectedNamespaces: policy.protectedNamespaces,
           }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from './zod.js';
-import type { Surface } from './contracts.js';
+import { BYPASS_RESPONSES, type Surface } from './contracts.js';
 import { K8S_NAMESPACE, RUNTIME_FINDING_TYPE } from './identifiers.js';
 import defaultPolicyDocument from './default-policy.json' with { type: 'json' };
 
@@ -51,6 +51,13 @@ export const PolicySchema = z.strictObject({
     allowDnsEgress: z.boolean(),
     /** Relabel the pod out of its controller's selector, so a clean replica replaces it. */
     detachFromController: z.boolean(),
+    /**
+     * When other NetworkPolicies still let traffic reach or leave the quarantined pod:
+     * `report` it (the pod is reported NOT isolated, nothing more is changed), or
+     * `delete-replaceable-pod` (delete it when a controller replaces it; its memory and
+     * files are lost as evidence; needs infra/k8s/rbac-opt-in.yaml). Absent: `report`.
+     */
+    whenIsolationBypassed: z._default(z.enum(BYPASS_RESPONSES), 'report'),
   }),
   ecs: z.strictObject({
     /** Also stop other running tasks of the cluster that run the same image digest. */
@@ -146,5 +153,6 @@ export function thresholdFor(policy: Policy, findingType: string): number {
 
 /** JSON Schema for editors and reviewers, generated from the same zod schema. */
 export function policyJsonSchema(): unknown {
-  return z.toJSONSchema(PolicySchema, { target: 'draft-2020-12' });
+  // The input side: a key with a default may be left out of a policy file.
+  return z.toJSONSchema(PolicySchema, { target: 'draft-2020-12', io: 'input' });
 }

@@ -21,6 +21,7 @@ import { findPod, podRef, type FoundPod } from './find-pod.js';
 import { kubeClients, type KubeClients } from './kube.js';
 import { isLabelled, planLabel } from './label.js';
 import { isolate, isolationWithoutLabel, planIsolation } from './network-policy.js';
+import { respondToBypass } from './bypass-response.js';
 import { carryOut, kubeFailed, only, rehearse, type Plan, type StepResult } from './plan.js';
 import { releaseText } from './release.js';
 import {
@@ -204,12 +205,19 @@ async function containFound(
   }
   const network = done.get('eks:isolate-pod-network');
   if (network !== undefined && policyReading !== undefined) {
+    const action = 'eks:isolate-pod-network';
     const reading = await policyReading;
+    const judged = request.dryRun
+      ? rehearsedIsolation(network, found, reading)
+      : judgeIsolation(network, found, reading, labelsWhileContained(found, done));
+    const response = settings.whenIsolationBypassed ?? 'report';
     done.set(
-      'eks:isolate-pod-network',
-      request.dryRun
-        ? rehearsedIsolation(network, found, reading)
-        : judgeIsolation(network, found, reading, labelsWhileContained(found, done)),
+      action,
+      judged.bypassed
+        ? await guarded(action, () =>
+            respondToBypass(kube, found, judged.result, response, request.dryRun),
+          )
+        : judged.result,
     );
   }
   // In run order; includes the label when it ran only for the policy (it still needs undoing).

@@ -19,6 +19,8 @@ export const KUBE_CALLS = {
   readNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'get' },
   listNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'list' },
   patchNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'patch' },
+  /** Only with eks.whenIsolationBypassed: delete-replaceable-pod (infra/k8s/rbac-opt-in.yaml). */
+  deleteNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'delete' },
   readNamespacedNetworkPolicy: {
     apiGroup: 'networking.k8s.io',
     resource: 'networkpolicies',

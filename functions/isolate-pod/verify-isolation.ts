@@ -94,6 +94,14 @@ export const quarantinedLabels = (
   labels: Labels = found.pod.metadata?.labels ?? {},
 ): Labels => ({ ...labels, [QUARANTINE_LABEL]: found.uid });
 
+/** A network step after the check; `bypassed` when other policies let traffic through. */
+export interface Judged {
+  result: StepResult;
+  bypassed: boolean;
+}
+
+const unchanged = (result: StepResult): Judged => ({ result, bypassed: false });
+
 const inPlace = (step: StepResult): boolean =>
   step.outcome.status === 'contained' || step.outcome.status === 'already-contained';
 
@@ -108,21 +116,21 @@ export function judgeIsolation(
   found: FoundPod,
   reading: PolicyReading,
   labelSets: readonly Labels[],
-): StepResult {
-  if (!inPlace(step)) return step;
+): Judged {
+  if (!inPlace(step)) return unchanged(step);
   const policy = `NetworkPolicy ${found.namespace}/${networkPolicyName(found.uid)}`;
   if (reading.kind === 'failed') {
-    return {
+    return unchanged({
       ...step,
       outcome: {
         ...reading.outcome,
         detail: `${policy} is in place, but whether other NetworkPolicies still let traffic through is unknown: ${reading.outcome.detail}`,
       },
-    };
+    });
   }
   const { bypasses, total } = reading.review(labelSets);
-  if (total === 0) return step;
-  return {
+  if (total === 0) return unchanged(step);
+  const result: StepResult = {
     ...step,
     outcome: {
       ...failedBecause(
@@ -140,6 +148,7 @@ export function judgeIsolation(
       `to isolate pod ${podRef(found)}, remove or narrow the NetworkPolicies named in ${ACTION} (or isolate its node); the quarantine policy stays in place`,
     ],
   };
+  return { result, bypassed: true };
 }
 
 /** A dry run's view: what the write would meet, said in the plan's detail. */
@@ -147,23 +156,19 @@ export function rehearsedIsolation(
   step: StepResult,
   found: FoundPod,
   reading: PolicyReading,
-): StepResult {
+): Judged {
+  if (step.outcome.status !== 'dry-run') return unchanged(step);
   if (reading.kind === 'failed') {
-    return {
+    return unchanged({
       ...step,
       outcome: {
         ...step.outcome,
         detail: `${step.outcome.detail}; the namespace's other NetworkPolicies could not be read: ${reading.outcome.detail}`,
       },
-    };
+    });
   }
   const { bypasses, total } = reading.review([quarantinedLabels(found)]);
-  if (total === 0) return step;
-  return {
-    ...step,
-    outcome: {
-      ...step.outcome,
-      detail: `${step.outcome.detail}; but the pod would NOT be isolated: NetworkPolicies add up, and ${describeBypasses(bypasses, total)}`,
-    },
-  };
+  if (total === 0) return unchanged(step);
+  const detail = `${step.outcome.detail}; but the pod would NOT be isolated: NetworkPolicies add up, and ${describeBypasses(bypasses, total)}`;
+  return { result: { ...step, outcome: { ...step.outcome, detail } }, bypassed: true };
 }

@@ -6,8 +6,14 @@
  * serves the policies exactly as a cluster would (defaults, validation, paging); nothing
  * here enforces them, and nothing needs to: the judgement is over what is stored.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { CoreV1Api, NetworkingV1Api, type V1NetworkPolicySpec } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1NetworkPolicySpec,
+  type V1OwnerReference,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
@@ -25,6 +31,7 @@ import {
 import { integrationEnv, skipReason, uniqueName } from './test-env.js';
 
 const RBAC_MANIFEST = new URL('../../infra/k8s/rbac.yaml', import.meta.url).pathname;
+const OPT_IN_MANIFEST = new URL('../../infra/k8s/rbac-opt-in.yaml', import.meta.url).pathname;
 
 /** The allow policies a namespace commonly has, or an attacker adds: one of each shape. */
 const ALLOW_SHAPES: [string, V1NetworkPolicySpec, RegExp][] = [
@@ -85,12 +92,19 @@ describe.skipIf(skipReason())(
     const asResponder = async (): Promise<KubeConfig> => bearerKubeConfig(await mintTestToken());
 
     /** Contain a fresh pod labelled app=web, tier=front in `namespace`; its network outcome. */
-    async function isolateFreshPod(namespace: string): Promise<ActionOutcome> {
+    async function isolateFreshPod(
+      namespace: string,
+      options: { whenIsolationBypassed?: string; ownerReferences?: V1OwnerReference[] } = {},
+    ): Promise<ActionOutcome> {
       const podName = `web-${++podCounter}`;
       const pod = await core.createNamespacedPod({
         namespace,
         body: {
-          metadata: { name: podName, labels: { app: 'web', tier: 'front' } },
+          metadata: {
+            name: podName,
+            labels: { app: 'web', tier: 'front' },
+            ownerReferences: options.ownerReferences,
+          },
           spec: { containers: [{ name: 'app', image: 'registry.invalid/web:1' }] },
         },
       });
@@ -114,7 +128,12 @@ describe.skipIf(skipReason())(
           hostCompromise: false,
           dryRun: false,
           exemptionKey: 'guardduty-responder/exempt',
-          eks: { allowDnsEgress: false, maxCordonedNodes: 0, protectedNamespaces: ['kube-system'] },
+          eks: {
+            allowDnsEgress: false,
+            maxCordonedNodes: 0,
+            protectedNamespaces: ['kube-system'],
+            whenIsolationBypassed: options.whenIsolationBypassed,
+          },
         },
         'eks-pod',
       );
@@ -200,6 +219,54 @@ describe.skipIf(skipReason())(
         }
       },
     );
+
+    it('delete-replaceable-pod with the opt-in RBAC: a bypassed ReplicaSet pod is deleted; a bare pod is not', async () => {
+      const admin = adminKubeConfig();
+      const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+      const optIn = readManifest(OPT_IN_MANIFEST);
+      const mayDelete = async () => {
+        const responder = (await asResponder()).makeApiClient(CoreV1Api);
+        const status = await statusOf(
+          responder.deleteNamespacedPod({ name: 'no-such-pod', namespace: withAllows }),
+        );
+        return status === 404;
+      };
+      const name = 'allow-everything-in';
+      await addPolicy(withAllows, name, { podSelector: {}, ingress: [{}] });
+      await applyManifest(admin, optIn);
+      try {
+        await eventually(mayDelete);
+        const replicaSetPod: V1OwnerReference = {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'web-7c9f',
+          uid: '5b1f0c3e-0000-4000-8000-000000000001',
+          controller: true,
+        };
+        const deleted = await isolateFreshPod(withAllows, {
+          whenIsolationBypassed: 'delete-replaceable-pod',
+          ownerReferences: [replicaSetPod],
+        });
+        expect(deleted.status).toBe('contained');
+        expect(deleted.detail).toMatch(/^deleted pod \S+\/web-\d+ \(eks\.whenIsolationBypassed/);
+        const podName = /pod \S+\/(web-\d+)/.exec(deleted.detail)![1]!;
+        expect(
+          await statusOf(core.readNamespacedPod({ name: podName, namespace: withAllows })),
+        ).toBe(404);
+
+        const bare = await isolateFreshPod(withAllows, {
+          whenIsolationBypassed: 'delete-replaceable-pod',
+        });
+        expect(bare.status).toBe('failed');
+        expect(bare.detail).toContain('not deleted');
+      } finally {
+        await removePolicy(withAllows, name);
+        await statusOf(rbac.deleteClusterRoleBinding({ name: optIn[1]!.metadata!.name! }));
+        await statusOf(rbac.deleteClusterRole({ name: optIn[0]!.metadata!.name! }));
+        // Later tests check the responder cannot delete pods: wait until that holds again.
+        await eventually(async () => !(await mayDelete()));
+      }
+    });
 
     it('many policies across list pages: each allowing one is found, the description stays bounded', async () => {
       const names = Array.from({ length: 60 }, (_, i) => `bulk-${i}`);

@@ -377,6 +377,7 @@ describe('host-compromise signals', () => {
       allowDnsEgress: false,
       maxCordonedNodes: 3,
       protectedNamespaces: policy.protectedNamespaces,
+      whenIsolationBypassed: 'report',
     });
     const ec2 = containmentRequest(
       evaluate(loadEvent('ec2-suspicious-command.json'), policy),

@@ -1,7 +1,9 @@
 /**
  * Least privilege for isolate-pod: the shipped ClusterRole (infra/k8s/rbac.yaml) grants
- * exactly the union of what the eks:* actions declare (shared/actions.ts), which is exactly
- * what the function's code can call (KUBE_CALLS).
+ * exactly the union of what the eks:* actions declare (shared/actions.ts) for every policy,
+ * the opt-in ClusterRole (infra/k8s/rbac-opt-in.yaml) exactly the rules only some policy
+ * settings use, and together they are exactly what the function's code can call
+ * (KUBE_CALLS).
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -14,12 +16,18 @@ import { actionsOf } from '../../shared/actions.js';
 import { CONNECT_PERMISSION } from '../../functions/isolate-pod/connect.js';
 import { KUBE_CALLS } from '../../functions/isolate-pod/kube.js';
 
-const MANIFEST = new URL('../../infra/k8s/rbac.yaml', import.meta.url);
-const objects = loadAllYaml(readFileSync(MANIFEST, 'utf8')) as (
-  V1ClusterRole | V1ClusterRoleBinding
-)[];
-const role = objects.find((o): o is V1ClusterRole => o.kind === 'ClusterRole');
-const binding = objects.find((o): o is V1ClusterRoleBinding => o.kind === 'ClusterRoleBinding');
+/** The ClusterRole and its binding in one of the shipped manifests. */
+function manifest(file: string) {
+  const objects = loadAllYaml(
+    readFileSync(new URL(`../../infra/k8s/${file}`, import.meta.url), 'utf8'),
+  ) as (V1ClusterRole | V1ClusterRoleBinding)[];
+  return {
+    role: objects.find((o): o is V1ClusterRole => o.kind === 'ClusterRole'),
+    binding: objects.find((o): o is V1ClusterRoleBinding => o.kind === 'ClusterRoleBinding'),
+  };
+}
+const { role, binding } = manifest('rbac.yaml');
+const optIn = manifest('rbac-opt-in.yaml');
 
 /** `group/resource/verb` for every combination a rule grants. */
 const granted = (rules: V1ClusterRole['rules'] = []) =>
@@ -32,13 +40,17 @@ const granted = (rules: V1ClusterRole['rules'] = []) =>
       ),
     ),
   );
-const declared = new Set(
-  actionsOf('eks-pod').flatMap((action) =>
-    action.rbac.flatMap((rule) =>
-      rule.verbs.map((verb) => `${rule.apiGroup}/${rule.resource}/${verb}`),
+/** `group/resource/verb` the eks:* actions declare, for every policy or only opted in. */
+const declaredRules = (optedIn: boolean) =>
+  new Set(
+    actionsOf('eks-pod').flatMap((action) =>
+      action.rbac
+        .filter((rule) => (rule.optIn !== undefined) === optedIn)
+        .flatMap((rule) => rule.verbs.map((verb) => `${rule.apiGroup}/${rule.resource}/${verb}`)),
     ),
-  ),
-);
+  );
+const declared = declaredRules(false);
+const declaredOptIn = declaredRules(true);
 
 describe('isolate-pod RBAC', () => {
   it('the manifest grants exactly the union of the eks:* actions declared rules', () => {
@@ -73,7 +85,16 @@ describe('isolate-pod RBAC', () => {
         ({ apiGroup, resource, verb }) => `${apiGroup}/${resource}/${verb}`,
       ),
     );
-    expect([...callable].sort()).toEqual([...declared].sort());
+    expect([...callable].sort()).toEqual([...declared, ...declaredOptIn].sort());
+  });
+
+  it('the opt-in manifest grants exactly the opted-in rules (pods delete), bound to the same group', () => {
+    expect([...granted(optIn.role?.rules)].sort()).toEqual([...declaredOptIn].sort());
+    expect([...declaredOptIn]).toEqual(['/pods/delete']);
+    expect(optIn.binding?.roleRef.name).toBe(optIn.role?.metadata?.name);
+    expect(optIn.binding?.subjects).toEqual(binding?.subjects);
+    // The default manifest never deletes.
+    expect([...granted(role?.rules)].some((rule) => rule.endsWith('/delete'))).toBe(false);
   });
 
   it('is bound to the group the EKS access entry maps the role to', () => {

@@ -10,6 +10,7 @@ import {
   RequestContext,
   type AppsV1ApiReadNamespacedReplicaSetRequest,
   type ConfigurationOptions,
+  type CoreV1ApiDeleteNamespacedPodRequest,
   type CoreV1ApiListNamespacedPodRequest,
   type CoreV1ApiListNodeRequest,
   type CoreV1ApiPatchNamespacedPodRequest,
@@ -157,6 +158,18 @@ class FakeCluster {
         const items = all.slice(start, start + 2).map(clone);
         const next = start + 2 < all.length ? String(start + 2) : undefined;
         return { items, metadata: { _continue: next } };
+      },
+      deleteNamespacedPod: async (param: CoreV1ApiDeleteNamespacedPodRequest) => {
+        await this.enter('deleteNamespacedPod', param);
+        const key = `${param.namespace}/${param.name}`;
+        const pod = this.pods.get(key);
+        if (!pod) throw notFound('pods', param.name);
+        const uid = param.body?.preconditions?.uid;
+        if (uid !== undefined && uid !== pod.metadata?.uid) {
+          throw apiError(409, 'Conflict', `Precondition failed: UID in precondition: ${uid}`);
+        }
+        this.pods.delete(key);
+        return clone(pod);
       },
       patchNamespacedPod: async (param: CoreV1ApiPatchNamespacedPodRequest, options?: unknown) => {
         await this.enter('patchNamespacedPod', param, options);
@@ -928,6 +941,80 @@ describe('NetworkPolicies add up: other allows are checked before claiming isola
     expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain(
       'not-victims allows ingress from everywhere on TCP 22',
     );
+  });
+});
+
+describe('eks.whenIsolationBypassed: delete-replaceable-pod', () => {
+  const bypassing = (namespace: string): V1NetworkPolicy => ({
+    metadata: { name: 'allow-all-ingress', namespace },
+    spec: { podSelector: {}, ingress: [{}] },
+  });
+  const deleting = (change?: (request: Json) => void) =>
+    named((r) => {
+      r.eks.whenIsolationBypassed = 'delete-replaceable-pod';
+      change?.(r);
+    });
+  const seedBypassed = (request: Request) =>
+    cluster.policies.set(
+      `${request.target.namespace}/allow-all-ingress`,
+      bypassing(request.target.namespace),
+    );
+
+  it('a bypassed pod its ReplicaSet replaces is deleted at once, only that uid', async () => {
+    const request = deleting();
+    seedReplicaSetPod(request);
+    seedBypassed(request);
+    const result = await contain(request);
+    const network = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(network.status).toBe('contained');
+    expect(network.detail).toMatch(/^deleted pod payments\/\S+ \(eks.whenIsolationBypassed/);
+    expect(network.detail).toContain('allow-all-ingress allows ingress from everywhere');
+    expect(network.detail).toContain('ReplicaSet/rs starts a replacement');
+    expect(cluster.pods.size).toBe(0);
+    const [call] = cluster.callsTo('deleteNamespacedPod');
+    expect(call?.param).toMatchObject({
+      gracePeriodSeconds: 0,
+      body: { preconditions: { uid: request.target.podUid } },
+    });
+    expect(result.notes.join(' ')).toContain('its memory and files are gone');
+  });
+
+  it('a bypassed pod without a replacing controller is not deleted: still NOT isolated', async () => {
+    const request = deleting();
+    cluster.addPod(victimPod(request));
+    seedBypassed(request);
+    const network = outcomeOf(await contain(request), 'eks:isolate-pod-network');
+    expect(network.status).toBe('failed');
+    expect(network.detail).toContain('not deleted');
+    expect(cluster.callsTo('deleteNamespacedPod')).toEqual([]);
+  });
+
+  it('no bypass, no deletion; the default policy reports and never deletes', async () => {
+    const request = deleting();
+    seedReplicaSetPod(request);
+    expect(outcomeOf(await contain(request), 'eks:isolate-pod-network').status).toBe('contained');
+    const reported = named();
+    cluster = new FakeCluster();
+    seedReplicaSetPod(reported);
+    seedBypassed(reported);
+    expect(outcomeOf(await contain(reported), 'eks:isolate-pod-network').status).toBe('failed');
+    expect(cluster.callsTo('deleteNamespacedPod')).toEqual([]);
+  });
+
+  it('a dry run says it would delete; a refused delete names the opt-in manifest', async () => {
+    const dry = deleting((r) => {
+      r.dryRun = true;
+    });
+    seedReplicaSetPod(dry);
+    seedBypassed(dry);
+    expect(outcomeOf(await contain(dry), 'eks:isolate-pod-network').detail).toContain(
+      'would delete it',
+    );
+    expect(cluster.callsTo('deleteNamespacedPod')).toEqual([]);
+    cluster.failNext.set('deleteNamespacedPod', forbidden('delete', 'pods'));
+    const refused = outcomeOf(await contain(deleting()), 'eks:isolate-pod-network');
+    expect(refused.status).toBe('failed');
+    expect(refused.detail).toContain('(apply infra/k8s/rbac-opt-in.yaml)');
   });
 });
 
