@@ -57,6 +57,18 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
         resource: 'networkpolicies',
         verbs: ['get', 'list', 'create'],
       },
+      // A deny for the one pod in the tier above NetworkPolicies, where the cluster serves one.
+      {
+        apiGroup: 'networking.k8s.aws',
+        resource: 'clusternetworkpolicies',
+        verbs: ['get', 'create'],
+      },
+      {
+        apiGroup: 'policy.networking.k8s.io',
+        resource: 'clusternetworkpolicies',
+        verbs: ['get', 'create'],
+      },
+      { apiGroup: 'cilium.io', resource: 'ciliumnetworkpolicies', verbs: ['get', 'create'] },
       {
         apiGroup: '',
         resource: 'pods',

@@ -21,15 +21,10 @@ import { findPod, podRef, type FoundPod } from './find-pod.js';
 import { kubeClients, type KubeClients } from './kube.js';
 import { isLabelled, planLabel } from './label.js';
 import { isolate, isolationWithoutLabel, planIsolation } from './network-policy.js';
-import { respondToBypass } from './bypass-response.js';
 import { carryOut, kubeFailed, only, rehearse, type Plan, type StepResult } from './plan.js';
 import { releaseText } from './release.js';
-import {
-  judgeIsolation,
-  quarantinedLabels,
-  readNamespacePolicies,
-  rehearsedIsolation,
-} from './verify-isolation.js';
+import { NO_TIERS, discoverTiers, type TierDiscovery } from './policy-tier.js';
+import { finishIsolation, quarantinedLabels, startIsolationChecks } from './verify-isolation.js';
 
 type Request = RequestFor<'eks-pod'>;
 type EksSettings = NonNullable<Request['eks']>;
@@ -137,6 +132,7 @@ async function containFound(
   settings: EksSettings,
   found: FoundPod,
   deps: IsolatePodDeps,
+  tiers: Promise<TierDiscovery>,
 ): Promise<ContainmentResult> {
   const now = (deps.now ?? (() => new Date()))();
   const { kube } = deps;
@@ -176,9 +172,10 @@ async function containFound(
           }),
     );
   }
-  // The namespace's other policies are read alongside: any that selects the pod adds allows.
-  const policyReading = toRun.has('eks:isolate-pod-network')
-    ? readNamespacePolicies(kube, found, 'none')
+  // The namespace's other policies are read, and denies placed in the tiers above them,
+  // alongside the label and the policy: the verdict on isolation needs all of them.
+  const checks = toRun.has('eks:isolate-pod-network')
+    ? startIsolationChecks(kube, found, request, settings, tiers)
     : undefined;
   if (toRun.has('eks:cordon-node')) started.set('eks:cordon-node', step('eks:cordon-node'));
   if (toRun.has('eks:detach-from-controller')) {
@@ -204,20 +201,14 @@ async function containFound(
     if (running !== undefined) done.set(action, await running);
   }
   const network = done.get('eks:isolate-pod-network');
-  if (network !== undefined && policyReading !== undefined) {
+  if (network !== undefined && checks !== undefined) {
     const action = 'eks:isolate-pod-network';
-    const reading = await policyReading;
-    const judged = request.dryRun
-      ? rehearsedIsolation(network, found, reading)
-      : judgeIsolation(network, found, reading, labelsWhileContained(found, done));
-    const response = settings.whenIsolationBypassed ?? 'report';
+    const labelSets = labelsWhileContained(found, done);
     done.set(
       action,
-      judged.bypassed
-        ? await guarded(action, () =>
-            respondToBypass(kube, found, judged.result, response, request.dryRun),
-          )
-        : judged.result,
+      await guarded(action, () =>
+        finishIsolation(network, checks, { kube, found, request, settings, labelSets }),
+      ),
     );
   }
   // In run order; includes the label when it ran only for the policy (it still needs undoing).
@@ -296,6 +287,10 @@ export async function containPod(
 ): Promise<ContainmentResult> {
   const admitted = admit(request);
   if ('refused' in admitted) return admitted.refused;
+  // Which deny tiers the cluster serves is read while the pod is looked up.
+  const tiers = request.actions.includes('eks:isolate-pod-network')
+    ? discoverTiers(deps.kube)
+    : Promise.resolve(NO_TIERS);
   const lookup = await findPod(deps.kube, request.target);
   if (lookup.kind === 'error') {
     return result(
@@ -307,7 +302,7 @@ export async function containPod(
     return result(request, sameForAll(request, 'skipped', lookup.reason));
   const exempt = exemptionReason(lookup.found, request.exemptionKey);
   if (exempt !== undefined) return result(request, sameForAll(request, 'skipped', exempt));
-  return containFound(request, admitted.settings, lookup.found, deps);
+  return containFound(request, admitted.settings, lookup.found, deps, tiers);
 }
 
 /**

@@ -8,13 +8,24 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   NetworkingV1Api,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
 
-/** Every Kubernetes method the function calls, with the RBAC rule it needs. */
+/**
+ * The groups of the cluster-scoped deny tiers (ClusterNetworkPolicy of the VPC CNI and of
+ * the Kubernetes network-policy API; `policy-tier.ts` has their versions).
+ */
+export const CLUSTER_TIER_GROUPS = ['networking.k8s.aws', 'policy.networking.k8s.io'] as const;
+
+/**
+ * Every Kubernetes method the function calls, with the RBAC rule it needs. A custom-object
+ * method needs one rule per group it is called for; API discovery (`getAPIResources`)
+ * needs none: every authenticated user may read it (the default system:discovery role).
+ */
 export const KUBE_CALLS = {
   readNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'get' },
   listNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'list' },
@@ -40,14 +51,49 @@ export const KUBE_CALLS = {
   listNode: { apiGroup: '', resource: 'nodes', verb: 'list' },
   patchNode: { apiGroup: '', resource: 'nodes', verb: 'patch' },
   readNamespacedReplicaSet: { apiGroup: 'apps', resource: 'replicasets', verb: 'get' },
-} as const;
+  getAPIResources: { apiGroup: [], resource: 'API discovery', verb: 'get' },
+  createClusterCustomObject: {
+    apiGroup: CLUSTER_TIER_GROUPS,
+    resource: 'clusternetworkpolicies',
+    verb: 'create',
+  },
+  getClusterCustomObject: {
+    apiGroup: CLUSTER_TIER_GROUPS,
+    resource: 'clusternetworkpolicies',
+    verb: 'get',
+  },
+  createNamespacedCustomObject: {
+    apiGroup: ['cilium.io'],
+    resource: 'ciliumnetworkpolicies',
+    verb: 'create',
+  },
+  getNamespacedCustomObject: {
+    apiGroup: ['cilium.io'],
+    resource: 'ciliumnetworkpolicies',
+    verb: 'get',
+  },
+} as const satisfies Record<
+  string,
+  { apiGroup: string | readonly string[]; resource: string; verb: string }
+>;
 export type KubeCall = keyof typeof KUBE_CALLS;
+
+/** `group/resource/verb` for every RBAC rule a call needs (none for API discovery). */
+export function rulesOf(call: KubeCall): string[] {
+  const { apiGroup, resource, verb } = KUBE_CALLS[call];
+  const groups: readonly string[] = typeof apiGroup === 'string' ? [apiGroup] : apiGroup;
+  return groups.map((group) => `${group}/${resource}/${verb}`);
+}
+
+/** Calls of the typed clients (every typed client also has a `getAPIResources` of its own). */
+type TypedCall = Exclude<KubeCall, keyof CustomObjectsApi>;
 
 /** The clients, narrowed to the methods in `KUBE_CALLS` (tests pass stubs of these). */
 export interface KubeClients {
-  core: Pick<CoreV1Api, KubeCall & keyof CoreV1Api>;
-  networking: Pick<NetworkingV1Api, KubeCall & keyof NetworkingV1Api>;
-  apps: Pick<AppsV1Api, KubeCall & keyof AppsV1Api>;
+  core: Pick<CoreV1Api, TypedCall & keyof CoreV1Api>;
+  networking: Pick<NetworkingV1Api, TypedCall & keyof NetworkingV1Api>;
+  apps: Pick<AppsV1Api, TypedCall & keyof AppsV1Api>;
+  custom: Pick<CustomObjectsApi, KubeCall & keyof CustomObjectsApi>;
 }
 
 /** The clients for one configuration (an EKS token, or a local kubeconfig's context). */
@@ -56,6 +102,7 @@ export function kubeClients(kc: KubeConfig): KubeClients {
     core: kc.makeApiClient(CoreV1Api),
     networking: kc.makeApiClient(NetworkingV1Api),
     apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
   };
 }
 

@@ -149,44 +149,62 @@ export function allowances(policy: V1NetworkPolicy, coverage: TierCoverage): str
   );
 }
 
+/** A few of a policy's allowing rules, and how many there are. */
+interface Allows {
+  allows: string[];
+  allowingRules: number;
+}
+
 /**
  * What is kept of a policy that allows something: its name, whom it selects and a few of
- * its allowing rules, so a namespace full of large policies costs little memory.
+ * its allowing rules under each tier coverage, so a namespace full of large policies costs
+ * little memory and the coverage can be decided after the policies were read.
  */
-export interface AllowingPolicy extends Bypass {
+export interface AllowingPolicy {
+  policy: string;
   podSelector: V1LabelSelector;
+  byCoverage: Readonly<Record<TierCoverage, Allows>>;
 }
+
+const TIER_COVERAGES: readonly TierCoverage[] = ['none', 'pod-peers-and-all-egress', 'everything'];
 
 /** The policy's allows, or undefined when it allows nothing (or is the quarantine itself). */
 export function allowingPolicy(
   policy: V1NetworkPolicy,
-  coverage: TierCoverage,
   quarantinePolicyName: string,
 ): AllowingPolicy | undefined {
   const name = policy.metadata?.name ?? '';
   if (name === quarantinePolicyName) return undefined;
-  const allows = allowances(policy, coverage);
-  if (allows.length === 0) return undefined;
+  const byCoverage = Object.fromEntries(
+    TIER_COVERAGES.map((coverage) => {
+      const allows = allowances(policy, coverage);
+      return [coverage, { allows: allows.slice(0, MAX_SHOWN_RULES), allowingRules: allows.length }];
+    }),
+  ) as Record<TierCoverage, Allows>;
+  // Nothing allowed even without a tier deny: nothing to keep.
+  if (byCoverage.none.allowingRules === 0) return undefined;
   return {
     policy: show(`${policy.metadata?.namespace ?? ''}/${name}`),
     podSelector: policy.spec?.podSelector ?? {},
-    allows: allows.slice(0, MAX_SHOWN_RULES),
-    allowingRules: allows.length,
+    byCoverage,
   };
 }
 
 /**
- * The allowing policies that select a pod carrying any of `labelSets`. Several label sets:
- * the pod's labels change while it is contained (quarantine label, then maybe its
- * controller labels), and a policy that selects it under any of them lets traffic through.
+ * The allowing policies that select a pod carrying any of `labelSets`, and what they still
+ * allow under `coverage`. Several label sets: the pod's labels change while it is
+ * contained (quarantine label, then maybe its controller labels), and a policy that selects
+ * it under any of them lets traffic through.
  */
 export const bypassingPolicies = (
   allowing: readonly AllowingPolicy[],
   labelSets: readonly Labels[],
+  coverage: TierCoverage,
 ): Bypass[] =>
   allowing
+    .filter(({ byCoverage }) => byCoverage[coverage].allowingRules > 0)
     .filter(({ podSelector }) => labelSets.some((labels) => selectorMatches(podSelector, labels)))
-    .map(({ policy, allows, allowingRules }) => ({ policy, allows, allowingRules }));
+    .map(({ policy, byCoverage }) => ({ policy, ...byCoverage[coverage] }));
 
 /** `ns/a allows egress to …; ns/b allows …`, bounded; `total` counts policies not kept. */
 export function describeBypasses(bypasses: readonly Bypass[], total = bypasses.length): string {

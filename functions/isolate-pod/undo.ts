@@ -2,9 +2,15 @@
  * Undo a pod's quarantine with an operator's credentials (`npm run release -- eks …`), from
  * what the responder recorded on the objects themselves: the pod's quarantine label and
  * annotations, the relabelled controller labels, the node's cordon label. The responder's
- * own RBAC cannot do this (it may not delete NetworkPolicies), by design.
+ * own RBAC cannot do this (it may not delete NetworkPolicies), by design. Denies placed in
+ * a tier above NetworkPolicies (ClusterNetworkPolicy, CiliumNetworkPolicy) go too.
  */
-import { CoreV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import {
   CORDONED_LABEL,
   FINDING_ANNOTATION,
@@ -14,6 +20,7 @@ import {
 import { describeError } from '../../shared/containment.js';
 import { CONTAINED_AT_ANNOTATION, DETACHED_LABELS_ANNOTATION } from './annotations.js';
 import { MERGE_PATCH, isNotFound } from './kube.js';
+import { TIER_KINDS, type TierKind } from './policy-tier.js';
 
 export class UndoError extends Error {
   override readonly name = 'UndoError';
@@ -54,6 +61,49 @@ async function step(
   }
 }
 
+/**
+ * Delete the responder's deny for the pod in one tier above NetworkPolicies, when there is
+ * one: a kind the cluster does not serve, or no such object, is nothing to undo. An object
+ * of that name that is not the responder's is left alone and reported.
+ */
+async function undoTierDeny(
+  report: UndoReport,
+  custom: CustomObjectsApi,
+  tier: TierKind,
+  namespace: string,
+  uid: string,
+): Promise<void> {
+  const name = networkPolicyName(uid);
+  const where = {
+    group: tier.group,
+    version: tier.version,
+    plural: tier.plural,
+    name,
+    ...(tier.namespaced ? { namespace } : {}),
+  };
+  const label = `${tier.kind} ${name} (${tier.group}/${tier.version})`;
+  let object: unknown;
+  try {
+    object =
+      where.namespace === undefined
+        ? await custom.getClusterCustomObject(where)
+        : await custom.getNamespacedCustomObject({ ...where, namespace: where.namespace });
+  } catch (error) {
+    if (!isNotFound(error)) report.problems.push(`get ${label}: ${describeError(error).summary}`);
+    return;
+  }
+  const labels = (object as { metadata?: { labels?: Record<string, string> } }).metadata?.labels;
+  if (labels?.[QUARANTINE_LABEL] !== uid) {
+    report.problems.push(`${label} is not the responder's for this pod: left in place`);
+    return;
+  }
+  await step(report, `deleted ${label}`, () =>
+    where.namespace === undefined
+      ? custom.deleteClusterCustomObject(where)
+      : custom.deleteNamespacedCustomObject({ ...where, namespace: where.namespace }),
+  );
+}
+
 /** Release the quarantined pod `namespace/pod` in the kubeconfig's current cluster. */
 export async function undoPodQuarantine(
   kc: KubeConfig,
@@ -76,6 +126,8 @@ export async function undoPodQuarantine(
   await step(report, `deleted NetworkPolicy ${policy}`, () =>
     networking.deleteNamespacedNetworkPolicy({ name: policy, namespace }),
   );
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  for (const tier of TIER_KINDS) await undoTierDeny(report, custom, tier, namespace, uid);
 
   const restored = detachedLabels(annotations[DETACHED_LABELS_ANNOTATION]) ?? {};
   // Merge patch: null removes a key. The controller labels come back last, so the

@@ -13,7 +13,19 @@ import { failedBecause } from '../../shared/containment.js';
 import { QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { podRef, type FoundPod } from './find-pod.js';
 import { kubeFailed, type StepResult } from './plan.js';
+import type { RequestFor } from '../../shared/containment.js';
+import type { BypassResponse } from '../../shared/contracts.js';
+import { respondToBypass } from './bypass-response.js';
+import { isLabelled } from './label.js';
 import type { KubeClients } from './kube.js';
+import {
+  placeTierDenies,
+  reliedCoverage,
+  rehearsedTiers,
+  withTierDenies,
+  type TierDiscovery,
+  type TierPlacement,
+} from './policy-tier.js';
 import {
   MAX_SHOWN_POLICIES,
   allowingPolicy,
@@ -39,18 +51,20 @@ export interface PolicyReview {
 }
 
 export type PolicyReading =
-  | { kind: 'read'; review: (labelSets: readonly Labels[]) => PolicyReview }
+  | {
+      kind: 'read';
+      review: (labelSets: readonly Labels[], coverage: TierCoverage) => PolicyReview;
+    }
   | { kind: 'failed'; outcome: ReturnType<typeof kubeFailed> };
 
 /**
  * Read every NetworkPolicy of the pod's namespace, page by page, keeping of each only what
- * it allows past `coverage` and whom it selects: they are judged once the pod's final
- * labels are known.
+ * it allows and whom it selects: they are judged once the pod's final labels and the tier
+ * deny above them are known.
  */
 export async function readNamespacePolicies(
   kube: KubeClients,
   found: FoundPod,
-  coverage: TierCoverage,
 ): Promise<PolicyReading> {
   const quarantine = networkPolicyName(found.uid);
   const allowing: AllowingPolicy[] = [];
@@ -63,7 +77,7 @@ export async function readNamespacePolicies(
         _continue: page,
       });
       for (const policy of list.items) {
-        const kept = allowingPolicy(policy, coverage, quarantine);
+        const kept = allowingPolicy(policy, quarantine);
         if (kept !== undefined) allowing.push(kept);
       }
       page = list.metadata?._continue || undefined;
@@ -81,8 +95,8 @@ export async function readNamespacePolicies(
   }
   return {
     kind: 'read',
-    review: (labelSets) => {
-      const bypasses = bypassingPolicies(allowing, labelSets);
+    review: (labelSets, coverage) => {
+      const bypasses = bypassingPolicies(allowing, labelSets, coverage);
       return { bypasses: bypasses.slice(0, MAX_SHOWN_POLICIES), total: bypasses.length };
     },
   };
@@ -116,6 +130,7 @@ export function judgeIsolation(
   found: FoundPod,
   reading: PolicyReading,
   labelSets: readonly Labels[],
+  coverage: TierCoverage,
 ): Judged {
   if (!inPlace(step)) return unchanged(step);
   const policy = `NetworkPolicy ${found.namespace}/${networkPolicyName(found.uid)}`;
@@ -128,7 +143,7 @@ export function judgeIsolation(
       },
     });
   }
-  const { bypasses, total } = reading.review(labelSets);
+  const { bypasses, total } = reading.review(labelSets, coverage);
   if (total === 0) return unchanged(step);
   const result: StepResult = {
     ...step,
@@ -156,6 +171,7 @@ export function rehearsedIsolation(
   step: StepResult,
   found: FoundPod,
   reading: PolicyReading,
+  coverage: TierCoverage,
 ): Judged {
   if (step.outcome.status !== 'dry-run') return unchanged(step);
   if (reading.kind === 'failed') {
@@ -167,8 +183,91 @@ export function rehearsedIsolation(
       },
     });
   }
-  const { bypasses, total } = reading.review([quarantinedLabels(found)]);
+  const { bypasses, total } = reading.review([quarantinedLabels(found)], coverage);
   if (total === 0) return unchanged(step);
   const detail = `${step.outcome.detail}; but the pod would NOT be isolated: NetworkPolicies add up, and ${describeBypasses(bypasses, total)}`;
   return { result: { ...step, outcome: { ...step.outcome, detail } }, bypassed: true };
+}
+
+/** The reads and writes that decide whether the quarantine holds, started together. */
+export interface IsolationChecks {
+  reading: Promise<PolicyReading>;
+  discovery: Promise<TierDiscovery>;
+  /** Denies placed above NetworkPolicies (none in a dry run: it writes nothing). */
+  placements: Promise<TierPlacement[]>;
+}
+
+export function startIsolationChecks(
+  kube: KubeClients,
+  found: FoundPod,
+  request: RequestFor<'eks-pod'>,
+  settings: { allowDnsEgress: boolean },
+  discovery: Promise<TierDiscovery>,
+): IsolationChecks {
+  return {
+    reading: readNamespacePolicies(kube, found),
+    discovery,
+    placements: request.dryRun
+      ? Promise.resolve([])
+      : discovery.then((served) =>
+          placeTierDenies(
+            kube,
+            served,
+            found,
+            request.findingId,
+            settings.allowDnsEgress,
+            isLabelled(found),
+          ),
+        ),
+  };
+}
+
+interface IsolationContext {
+  kube: KubeClients;
+  found: FoundPod;
+  request: RequestFor<'eks-pod'>;
+  settings: { allowDnsEgress: boolean; whenIsolationBypassed?: BypassResponse };
+  /** Every set of labels the pod carries while contained. */
+  labelSets: readonly Labels[];
+}
+
+/**
+ * The network step's final result: judged against the namespace's other policies under
+ * the deny the tiers placed (in a dry run, the tiers served), answered as the policy says
+ * when bypassed, with the tier objects in its evidence, release and notes.
+ */
+export async function finishIsolation(
+  network: StepResult,
+  checks: IsolationChecks,
+  context: IsolationContext,
+): Promise<StepResult> {
+  const { kube, found, request, settings } = context;
+  const [reading, discovery, placements] = await Promise.all([
+    checks.reading,
+    checks.discovery,
+    checks.placements,
+  ]);
+  const placed = placements.flatMap((p) => ('placed' in p ? [p.placed.tier] : []));
+  const judged = request.dryRun
+    ? rehearsedIsolation(network, found, reading, reliedCoverage(discovery.served))
+    : judgeIsolation(network, found, reading, context.labelSets, reliedCoverage(placed));
+  const answered = judged.bypassed
+    ? await respondToBypass(
+        kube,
+        found,
+        judged.result,
+        settings.whenIsolationBypassed ?? 'report',
+        request.dryRun,
+      )
+    : judged.result;
+  if (!request.dryRun) {
+    return withTierDenies(answered, found, discovery, placements, settings.allowDnsEgress);
+  }
+  const tiers = rehearsedTiers(discovery, found);
+  return tiers === ''
+    ? answered
+    : {
+        ...answered,
+        outcome: { ...answered.outcome, detail: `${answered.outcome.detail}${tiers}` },
+      };
 }

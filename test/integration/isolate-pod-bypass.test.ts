@@ -7,18 +7,23 @@
  * here enforces them, and nothing needs to: the judgement is over what is stored.
  */
 import {
+  ApiextensionsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   NetworkingV1Api,
   RbacAuthorizationV1Api,
   type KubeConfig,
+  type V1CustomResourceDefinition,
+  type V1Pod,
   type V1NetworkPolicySpec,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
-import { networkPolicyName } from '../../shared/labels.js';
+import { QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { containPodIn } from '../../functions/isolate-pod/contain.js';
+import { undoPodQuarantine } from '../../functions/isolate-pod/undo.js';
 import {
   adminKubeConfig,
   applyManifest,
@@ -32,6 +37,39 @@ import { integrationEnv, skipReason, uniqueName } from './test-env.js';
 
 const RBAC_MANIFEST = new URL('../../infra/k8s/rbac.yaml', import.meta.url).pathname;
 const OPT_IN_MANIFEST = new URL('../../infra/k8s/rbac-opt-in.yaml', import.meta.url).pathname;
+
+/**
+ * A CRD that serves a kind without a schema of its own (any spec is stored): enough for
+ * the API server to serve and discover the kind the way the plugin's own CRD does.
+ */
+function crd(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  scope: 'Cluster' | 'Namespaced',
+): V1CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope,
+      names: { plural, kind, singular: kind.toLowerCase() },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true },
+          },
+        },
+      ],
+    },
+  };
+}
 
 /** The allow policies a namespace commonly has, or an attacker adds: one of each shape. */
 const ALLOW_SHAPES: [string, V1NetworkPolicySpec, RegExp][] = [
@@ -91,11 +129,16 @@ describe.skipIf(skipReason())(
 
     const asResponder = async (): Promise<KubeConfig> => bearerKubeConfig(await mintTestToken());
 
-    /** Contain a fresh pod labelled app=web, tier=front in `namespace`; its network outcome. */
-    async function isolateFreshPod(
+    /** Contain a fresh pod labelled app=web, tier=front; its network outcome. */
+    const isolateFreshPod = async (
       namespace: string,
       options: { whenIsolationBypassed?: string; ownerReferences?: V1OwnerReference[] } = {},
-    ): Promise<ActionOutcome> {
+    ): Promise<ActionOutcome> => (await isolateFreshPodWithResult(namespace, options)).outcome;
+
+    async function isolateFreshPodWithResult(
+      namespace: string,
+      options: { whenIsolationBypassed?: string; ownerReferences?: V1OwnerReference[] } = {},
+    ): Promise<{ outcome: ActionOutcome; pod: V1Pod }> {
       const podName = `web-${++podCounter}`;
       const pod = await core.createNamespacedPod({
         namespace,
@@ -145,7 +188,7 @@ describe.skipIf(skipReason())(
         namespace,
       });
       expect(quarantine.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
-      return result.outcomes[1]!;
+      return { outcome: result.outcomes[1]!, pod };
     }
 
     const addPolicy = (namespace: string, name: string, spec: V1NetworkPolicySpec) =>
@@ -266,6 +309,121 @@ describe.skipIf(skipReason())(
         // Later tests check the responder cannot delete pods: wait until that holds again.
         await eventually(async () => !(await mayDelete()));
       }
+    });
+
+    describe('with a deny tier served (minimal CRDs of the kinds, installed for the test)', () => {
+      const crds: V1CustomResourceDefinition[] = [
+        crd(
+          'networking.k8s.aws',
+          'v1alpha1',
+          'clusternetworkpolicies',
+          'ClusterNetworkPolicy',
+          'Cluster',
+        ),
+        crd('cilium.io', 'v2', 'ciliumnetworkpolicies', 'CiliumNetworkPolicy', 'Namespaced'),
+      ];
+      let extensions: ApiextensionsV1Api;
+      let custom: CustomObjectsApi;
+
+      beforeAll(async () => {
+        const admin = adminKubeConfig();
+        extensions = admin.makeApiClient(ApiextensionsV1Api);
+        custom = admin.makeApiClient(CustomObjectsApi);
+        for (const body of crds) await extensions.createCustomResourceDefinition({ body });
+        // Served once the CRD is established and discovery lists it.
+        await eventually(async () => {
+          const listed = await Promise.all(
+            crds.map((c) =>
+              custom
+                .getAPIResources({ group: c.spec.group, version: c.spec.versions[0]!.name })
+                .then((list) => list.resources.length > 0)
+                .catch(() => false),
+            ),
+          );
+          return listed.every(Boolean);
+        }, 30_000);
+      });
+
+      afterAll(async () => {
+        await Promise.all(
+          crds.map((c) =>
+            statusOf(extensions.deleteCustomResourceDefinition({ name: c.metadata!.name! })),
+          ),
+        );
+      });
+
+      it('places a deny in both tiers: egress and pod allows no longer bypass, ingress from a network still does; release removes them', async () => {
+        await addPolicy(withAllows, 'egress-out', {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443 }] }],
+        });
+        try {
+          const { outcome, pod } = await isolateFreshPodWithResult(withAllows);
+          // Cilium covers every peer, the VPC CNI's Admin tier pods and egress: relied on is
+          // the weaker, and that one covers this egress allow.
+          expect(outcome.status).toBe('contained');
+          const uid = pod.metadata!.uid!;
+          const name = networkPolicyName(uid);
+          expect(outcome.evidence?.tierDeny).toBe(
+            `ClusterNetworkPolicy ${name} (networking.k8s.aws/v1alpha1), CiliumNetworkPolicy ${withAllows}/${name} (cilium.io/v2)`,
+          );
+          const cnp = (await custom.getClusterCustomObject({
+            group: 'networking.k8s.aws',
+            version: 'v1alpha1',
+            plural: 'clusternetworkpolicies',
+            name,
+          })) as { spec: Record<string, unknown> };
+          expect(cnp.spec).toMatchObject({
+            tier: 'Admin',
+            priority: 0,
+            subject: { pods: { podSelector: { matchLabels: { [QUARANTINE_LABEL]: uid } } } },
+          });
+          const cilium = (await custom.getNamespacedCustomObject({
+            group: 'cilium.io',
+            version: 'v2',
+            plural: 'ciliumnetworkpolicies',
+            namespace: withAllows,
+            name,
+          })) as { spec: Record<string, unknown> };
+          expect(cilium.spec).toMatchObject({ egressDeny: [{ toEntities: ['all'] }] });
+
+          // An ingress allow from a network: the Admin tier cannot deny it.
+          await addPolicy(withAllows, 'from-vpc', {
+            podSelector: {},
+            ingress: [{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
+          });
+          const { outcome: second } = await isolateFreshPodWithResult(withAllows);
+          expect(second.status).toBe('failed');
+          expect(second.detail).toContain(`${withAllows}/from-vpc allows ingress from 10.0.0.0/8`);
+          expect(second.detail).not.toContain('egress-out');
+
+          const report = await undoPodQuarantine(
+            adminKubeConfig(),
+            withAllows,
+            pod.metadata!.name!,
+          );
+          expect(report.problems).toEqual([]);
+          expect(report.steps).toEqual(
+            expect.arrayContaining([
+              `deleted ClusterNetworkPolicy ${name} (networking.k8s.aws/v1alpha1)`,
+              `deleted CiliumNetworkPolicy ${name} (cilium.io/v2)`,
+            ]),
+          );
+          expect(
+            await statusOf(
+              custom.getClusterCustomObject({
+                group: 'networking.k8s.aws',
+                version: 'v1alpha1',
+                plural: 'clusternetworkpolicies',
+                name,
+              }),
+            ),
+          ).toBe(404);
+        } finally {
+          await networking.deleteCollectionNamespacedNetworkPolicy({ namespace: withAllows });
+        }
+      });
     });
 
     it('many policies across list pages: each allowing one is found, the description stays bounded', async () => {

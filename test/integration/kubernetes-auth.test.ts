@@ -36,8 +36,10 @@ const RBAC_MANIFEST = fileURLToPath(new URL('../../infra/k8s/rbac.yaml', import.
 const ISOLATE_POD_USER = 'arn:aws:iam::123456789012:role/gdrr-isolate-pod';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-// Verbs the responder may ever hold; `create` only for its NetworkPolicy.
+// Verbs the responder may ever hold; `create` only for its network policies (the
+// namespaced one and the deny in a tier above them).
 const NARROW_VERBS = ['get', 'list', 'patch', 'create'];
+const NETWORK_POLICY_KINDS = ['networkpolicies', 'clusternetworkpolicies', 'ciliumnetworkpolicies'];
 
 interface Rule {
   apiGroups?: string[];
@@ -177,7 +179,9 @@ describe.skipIf(skipReason())('EKS token authentication (token webhook)', () => 
         const resources = rule.resources ?? [];
         expect([...(rule.apiGroups ?? []), ...resources, ...rule.verbs]).not.toContain('*');
         expect(rule.verbs.filter((verb) => !NARROW_VERBS.includes(verb))).toEqual([]);
-        if (rule.verbs.includes('create')) expect(resources).toEqual(['networkpolicies']);
+        if (rule.verbs.includes('create')) {
+          expect(resources.filter((r) => !NETWORK_POLICY_KINDS.includes(r))).toEqual([]);
+        }
         expect(resources.filter((r) => r.includes('/') || r === 'secrets')).toEqual([]);
         expect(rule.resourceNames ?? []).toEqual([]);
       }

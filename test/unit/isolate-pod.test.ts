@@ -17,6 +17,10 @@ import {
   type CoreV1ApiPatchNodeRequest,
   type CoreV1ApiReadNamespacedPodRequest,
   type CoreV1ApiReadNodeRequest,
+  type CustomObjectsApiCreateClusterCustomObjectRequest,
+  type CustomObjectsApiCreateNamespacedCustomObjectRequest,
+  type CustomObjectsApiGetClusterCustomObjectRequest,
+  type CustomObjectsApiGetNamespacedCustomObjectRequest,
   type NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
   type NetworkingV1ApiListNamespacedNetworkPolicyRequest,
   type NetworkingV1ApiReadNamespacedNetworkPolicyRequest,
@@ -52,7 +56,12 @@ import {
   relabelling,
   selectorMatches,
 } from '../../functions/isolate-pod/detach.js';
-import { KUBE_CALLS, type KubeCall, type KubeClients } from '../../functions/isolate-pod/kube.js';
+import {
+  KUBE_CALLS,
+  rulesOf,
+  type KubeCall,
+  type KubeClients,
+} from '../../functions/isolate-pod/kube.js';
 import { loadEvent } from '../helpers.js';
 
 type Request = RequestFor<'eks-pod'>;
@@ -112,6 +121,10 @@ class FakeCluster {
   nodes = new Map<string, V1Node>();
   policies = new Map<string, V1NetworkPolicy>();
   replicaSets = new Map<string, V1ReplicaSet>();
+  /** Tier objects by `group/plural/namespace/name`. */
+  customObjects = new Map<string, unknown>();
+  /** API discovery: `group/version` to the resources it serves (none served by default). */
+  servedTiers = new Map<string, string[]>();
   calls: Call[] = [];
   /** One-shot failures per method (the next call fails). */
   failNext = new Map<KubeCall, ApiException<string> | Error>();
@@ -256,7 +269,56 @@ class FakeCluster {
         return clone(rs);
       },
     };
-    return { core, networking, apps };
+    const key = (param: { group: string; plural: string; namespace?: string; name?: string }) =>
+      `${param.group}/${param.plural}/${param.namespace ?? ''}/${param.name ?? ''}`;
+    const createCustom = async (
+      method: KubeCall,
+      param: { group: string; version: string; plural: string; namespace?: string; body: unknown },
+    ) => {
+      await this.enter(method, param);
+      const name = (param.body as Json).metadata.name as string;
+      const at = key({ ...param, name });
+      if (this.customObjects.has(at))
+        throw apiError(409, 'AlreadyExists', `"${name}" already exists`);
+      this.customObjects.set(at, clone(param.body));
+      return clone(param.body);
+    };
+    const getCustom = async (
+      method: KubeCall,
+      param: { group: string; plural: string; namespace?: string; name: string },
+    ) => {
+      await this.enter(method, param);
+      const object = this.customObjects.get(key(param));
+      if (object === undefined) throw notFound(param.plural, param.name);
+      return clone(object);
+    };
+    const custom = {
+      getAPIResources: async (param: { group: string; version: string }) => {
+        await this.enter('getAPIResources', param);
+        const served = this.servedTiers.get(`${param.group}/${param.version}`);
+        if (served === undefined)
+          throw apiError(404, 'NotFound', 'the server could not find the requested resource');
+        return {
+          groupVersion: `${param.group}/${param.version}`,
+          resources: served.map((name) => ({
+            name,
+            kind: name,
+            namespaced: false,
+            singularName: '',
+            verbs: [],
+          })),
+        };
+      },
+      createClusterCustomObject: (param: CustomObjectsApiCreateClusterCustomObjectRequest) =>
+        createCustom('createClusterCustomObject', param),
+      createNamespacedCustomObject: (param: CustomObjectsApiCreateNamespacedCustomObjectRequest) =>
+        createCustom('createNamespacedCustomObject', param),
+      getClusterCustomObject: (param: CustomObjectsApiGetClusterCustomObjectRequest) =>
+        getCustom('getClusterCustomObject', param),
+      getNamespacedCustomObject: (param: CustomObjectsApiGetNamespacedCustomObjectRequest) =>
+        getCustom('getNamespacedCustomObject', param),
+    };
+    return { core, networking, apps, custom };
   }
 
   addPod(pod: V1Pod) {
@@ -276,6 +338,8 @@ class FakeCluster {
 // ---------------------------------------------------------------- requests and pods
 
 const CONTAINER_ID_PATTERN = /^[0-9a-f]{64}$/;
+/** API discovery of the three deny tiers, made alongside the pod lookup. */
+const DISCOVERY = ['getAPIResources', 'getAPIResources', 'getAPIResources'] as const;
 const NOW = new Date('2026-11-21T10:00:00.000Z');
 
 /** A request made by the router from a sample event with the default policy. */
@@ -660,6 +724,7 @@ describe('isolating the pod network', () => {
     const methods = cluster.calls.map((c) => c.method);
     expect([...methods].sort()).toEqual([
       'createNamespacedNetworkPolicy',
+      ...DISCOVERY,
       'listNamespacedNetworkPolicy',
       'patchNamespacedPod',
       'readNamespacedNetworkPolicy',
@@ -814,6 +879,7 @@ describe('isolating the pod network', () => {
     });
     expect(cluster.calls.map((c) => c.method).sort()).toEqual([
       'createNamespacedNetworkPolicy',
+      ...DISCOVERY,
       'listNamespacedNetworkPolicy',
       'readNamespacedNetworkPolicy',
       'readNamespacedPod',
@@ -941,6 +1007,188 @@ describe('NetworkPolicies add up: other allows are checked before claiming isola
     expect(outcomeOf(result, 'eks:isolate-pod-network').detail).toContain(
       'not-victims allows ingress from everywhere on TCP 22',
     );
+  });
+});
+
+describe('a deny in the tier above NetworkPolicies, where the cluster serves one', () => {
+  const EKS_TIER = 'networking.k8s.aws/v1alpha1';
+  const egressAllow = (namespace: string): V1NetworkPolicy => ({
+    metadata: { name: 'egress-443', namespace },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443 }] }],
+    },
+  });
+  const ingressFromVpc = (namespace: string): V1NetworkPolicy => ({
+    metadata: { name: 'from-vpc', namespace },
+    spec: { podSelector: {}, ingress: [{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }] },
+  });
+  const addPolicy = (policy: V1NetworkPolicy) =>
+    cluster.policies.set(`${policy.metadata?.namespace}/${policy.metadata?.name}`, policy);
+
+  it('the VPC CNI ClusterNetworkPolicy: Admin tier, priority 0, this pod only; egress allows no longer bypass, ingress from networks still does', async () => {
+    const request = named();
+    const uid = request.target.podUid!;
+    cluster.servedTiers.set(EKS_TIER, ['policyendpoints', 'clusternetworkpolicies']);
+    cluster.addPod(victimPod(request));
+    addPolicy(egressAllow('payments'));
+    const result = await contain(request);
+    const cnp = cluster.customObjects.get(
+      `networking.k8s.aws/clusternetworkpolicies//${networkPolicyName(uid)}`,
+    ) as Json;
+    expect(cnp.spec).toEqual({
+      tier: 'Admin',
+      priority: 0,
+      subject: {
+        pods: {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } },
+          podSelector: { matchLabels: { [QUARANTINE_LABEL]: uid } },
+        },
+      },
+      ingress: [{ name: 'deny-all-ingress', action: 'Deny', from: [{ namespaces: {} }] }],
+      egress: [
+        {
+          name: 'deny-all-egress',
+          action: 'Deny',
+          to: [{ networks: ['0.0.0.0/0', '::/0'] }, { namespaces: {} }],
+        },
+      ],
+    });
+    const network = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(network.status).toBe('contained');
+    expect(network.evidence?.tierDeny).toBe(
+      `ClusterNetworkPolicy ${networkPolicyName(uid)} (${EKS_TIER})`,
+    );
+    expect(result.release).toContain(
+      `kubectl delete clusternetworkpolicies.v1alpha1.networking.k8s.aws ${networkPolicyName(uid)}`,
+    );
+    expect(result.notes.join(' ')).toContain('not ingress from outside the cluster');
+
+    // Ingress from networks is not something the Admin tier can deny.
+    addPolicy(ingressFromVpc('payments'));
+    const again = outcomeOf(await contain(request), 'eks:isolate-pod-network');
+    expect(again.status).toBe('failed');
+    expect(again.detail).toContain('payments/from-vpc allows ingress from 10.0.0.0/8');
+    expect(again.detail).not.toContain('egress-443');
+  });
+
+  it('Cilium deny rules cover every peer; with DNS allowed, the note says Cilium denies it too', async () => {
+    const request = named((r) => {
+      r.eks.allowDnsEgress = true;
+    });
+    cluster.servedTiers.set('cilium.io/v2', ['ciliumnetworkpolicies', 'ciliumendpoints']);
+    cluster.addPod(victimPod(request));
+    addPolicy(ingressFromVpc('payments'));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:isolate-pod-network').status).toBe('contained');
+    const cilium = cluster.customObjects.get(
+      `cilium.io/ciliumnetworkpolicies/payments/${networkPolicyName(request.target.podUid!)}`,
+    ) as Json;
+    expect(cilium.spec).toEqual({
+      endpointSelector: { matchLabels: { [QUARANTINE_LABEL]: request.target.podUid } },
+      ingressDeny: [{ fromEntities: ['all'] }],
+      egressDeny: [{ toEntities: ['all'] }],
+    });
+    expect(result.notes.join(' ')).toContain('denies cluster DNS too');
+    expect(result.release).toContain(
+      'kubectl -n payments delete ciliumnetworkpolicies.v2.cilium.io gdrr-quarantine-',
+    );
+  });
+
+  it('both ClusterNetworkPolicy kinds served: both placed, each DNS accept in its own port syntax', async () => {
+    const request = named((r) => {
+      r.eks.allowDnsEgress = true;
+    });
+    cluster.servedTiers.set(EKS_TIER, ['clusternetworkpolicies']);
+    cluster.servedTiers.set('policy.networking.k8s.io/v1alpha2', ['clusternetworkpolicies']);
+    cluster.addPod(victimPod(request));
+    await contain(request);
+    const name = networkPolicyName(request.target.podUid!);
+    const dnsRule = (group: string) =>
+      (cluster.customObjects.get(`${group}/clusternetworkpolicies//${name}`) as Json).spec
+        .egress[0];
+    expect(dnsRule('networking.k8s.aws')).toMatchObject({
+      action: 'Accept',
+      ports: [
+        { portNumber: { protocol: 'UDP', port: 53 } },
+        { portNumber: { protocol: 'TCP', port: 53 } },
+      ],
+    });
+    expect(dnsRule('policy.networking.k8s.io')).toMatchObject({
+      action: 'Accept',
+      protocols: [
+        { udp: { destinationPort: { number: 53 } } },
+        { tcp: { destinationPort: { number: 53 } } },
+      ],
+    });
+  });
+
+  it('a group served without the kind, a failed discovery, a refused create: no tier, allows judged without one', async () => {
+    const request = named();
+    cluster.servedTiers.set('cilium.io/v2', ['ciliumendpoints']);
+    cluster.servedTiers.set('policy.networking.k8s.io/v1alpha2', ['clusternetworkpolicies']);
+    cluster.addPod(victimPod(request));
+    addPolicy(egressAllow('payments'));
+    // The first discovery read (the VPC CNI's group) fails.
+    cluster.failNext.set('getAPIResources', apiError(503, 'ServiceUnavailable', 'unavailable'));
+    cluster.failNext.set(
+      'createClusterCustomObject',
+      forbidden('create', 'clusternetworkpolicies', 'policy.networking.k8s.io'),
+    );
+    const result = await contain(request);
+    const network = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(network.status).toBe('failed');
+    expect(network.detail).toContain('payments/egress-443 allows egress');
+    expect(network.evidence?.tierDeny).toBeUndefined();
+    expect(result.notes.join(' ')).toContain('no deny above NetworkPolicies from create');
+    expect(result.notes.join(' ')).toContain('missing permission: create clusternetworkpolicies');
+    expect(result.notes.join(' ')).toContain(
+      `whether the cluster serves ${EKS_TIER} is unknown (API discovery failed)`,
+    );
+    expect(cluster.customObjects.size).toBe(0);
+  });
+
+  it("an object of that name that is not the responder's is not relied on", async () => {
+    const request = named();
+    const name = networkPolicyName(request.target.podUid!);
+    cluster.servedTiers.set(EKS_TIER, ['clusternetworkpolicies']);
+    cluster.customObjects.set(`networking.k8s.aws/clusternetworkpolicies//${name}`, {
+      metadata: { name, labels: { [QUARANTINE_LABEL]: 'someone-else' } },
+      spec: { tier: 'Admin', priority: 0, subject: { namespaces: {} }, egress: [] },
+    });
+    cluster.addPod(victimPod(request));
+    addPolicy(egressAllow('payments'));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:isolate-pod-network').status).toBe('failed');
+    expect(result.notes.join(' ')).toContain("exists but is not the responder's for this pod");
+    expect(result.release).not.toContain('clusternetworkpolicies');
+  });
+
+  it('a re-run reads the tier object first and writes nothing; a dry run says what it would create', async () => {
+    const request = named();
+    cluster.servedTiers.set(EKS_TIER, ['clusternetworkpolicies']);
+    cluster.addPod(victimPod(request));
+    await contain(request);
+    cluster.calls = [];
+    const again = await contain(request);
+    expect(outcomeOf(again, 'eks:isolate-pod-network').evidence?.tierDeny).toContain(
+      'ClusterNetworkPolicy',
+    );
+    expect(cluster.callsTo('createClusterCustomObject')).toEqual([]);
+    expect(cluster.callsTo('getClusterCustomObject')).toHaveLength(1);
+
+    cluster = new FakeCluster();
+    cluster.servedTiers.set(EKS_TIER, ['clusternetworkpolicies']);
+    const dry = named((r) => {
+      r.dryRun = true;
+    });
+    cluster.addPod(victimPod(dry));
+    const network = outcomeOf(await contain(dry), 'eks:isolate-pod-network');
+    expect(network.detail).toContain(
+      `would also create ClusterNetworkPolicy ${networkPolicyName(dry.target.podUid!)} (${EKS_TIER}) above NetworkPolicies`,
+    );
+    expect(cluster.customObjects.size).toBe(0);
   });
 });
 
@@ -1535,7 +1783,12 @@ describe('sequential round trips', () => {
           },
         ]),
       ) as T;
-    return { core: wrap(kube.core), networking: wrap(kube.networking), apps: wrap(kube.apps) };
+    return {
+      core: wrap(kube.core),
+      networking: wrap(kube.networking),
+      apps: wrap(kube.apps),
+      custom: wrap(kube.custom),
+    };
   }
 
   /** Calls grouped by the longest chain of calls, each started after the previous ended, ending with them. */
@@ -1582,7 +1835,7 @@ describe('sequential round trips', () => {
       'contained',
     ]);
     expect(waves(log)).toEqual([
-      ['readNamespacedPod'],
+      [...DISCOVERY, 'readNamespacedPod'],
       [
         'createNamespacedNetworkPolicy',
         'listNamespacedNetworkPolicy',
@@ -1622,7 +1875,7 @@ describe('sequential round trips', () => {
       'dry-run',
     ]);
     expect(waves(log)).toEqual([
-      ['readNamespacedPod'],
+      [...DISCOVERY, 'readNamespacedPod'],
       [
         'listNamespacedNetworkPolicy',
         'listNode',
@@ -1657,10 +1910,7 @@ describe('each action calls only what shared/actions.ts declares for it', () => 
       cluster.addNode('ip-10-0-1-23.ec2.internal');
       const result = await contain(only);
       expect(result.outcomes[0]?.status).toBe('contained');
-      const used = cluster.calls.map(({ method }) => {
-        const { apiGroup, resource, verb } = KUBE_CALLS[method];
-        return `${apiGroup}/${resource}/${verb}`;
-      });
+      const used = cluster.calls.flatMap(({ method }) => rulesOf(method));
       const declared = triples(action);
       expect(used.filter((permission) => !declared.has(permission))).toEqual([]);
     }

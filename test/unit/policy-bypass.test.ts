@@ -13,6 +13,7 @@ import {
   governedDirections,
   type TierCoverage,
 } from '../../functions/isolate-pod/policy-bypass.js';
+import { TIER_KINDS, reliedCoverage } from '../../functions/isolate-pod/policy-tier.js';
 
 const QUARANTINE = 'gdrr-quarantine-abc';
 const POD = { app: 'web', tier: 'front', 'guardduty-responder/quarantine': 'abc' };
@@ -28,8 +29,8 @@ function bypassNames(
   labels: Record<string, string> = POD,
   coverage: TierCoverage = 'none',
 ): string[] {
-  const allowing = policies.flatMap((p) => allowingPolicy(p, coverage, QUARANTINE) ?? []);
-  return bypassingPolicies(allowing, [labels]).map((b) => b.policy);
+  const allowing = policies.flatMap((p) => allowingPolicy(p, QUARANTINE) ?? []);
+  return bypassingPolicies(allowing, [labels], coverage).map((b) => b.policy);
 }
 
 const EGRESS_443: Partial<V1NetworkPolicySpec> = {
@@ -84,12 +85,13 @@ describe('which policies select the quarantined pod', () => {
           ...EGRESS_443,
           podSelector: { matchLabels: { app: 'quarantined-web' } },
         }),
-        'none',
         QUARANTINE,
       )!,
     ];
-    expect(bypassingPolicies(allowing, [POD])).toEqual([]);
-    expect(bypassingPolicies(allowing, [POD, { ...POD, app: 'quarantined-web' }])).toHaveLength(1);
+    expect(bypassingPolicies(allowing, [POD], 'none')).toEqual([]);
+    expect(
+      bypassingPolicies(allowing, [POD, { ...POD, app: 'quarantined-web' }], 'none'),
+    ).toHaveLength(1);
   });
 
   it('the quarantine policy itself never counts', () => {
@@ -153,8 +155,8 @@ describe('the description is bounded and safe to show', () => {
         egress: Array.from({ length: 10 }, (_, port) => ({ ports: [{ port: 1000 + port }] })),
       }),
     );
-    const allowing = many.flatMap((p) => allowingPolicy(p, 'none', QUARANTINE) ?? []);
-    const bypasses = bypassingPolicies(allowing, [POD]);
+    const allowing = many.flatMap((p) => allowingPolicy(p, QUARANTINE) ?? []);
+    const bypasses = bypassingPolicies(allowing, [POD], 'none');
     expect(bypasses).toHaveLength(30);
     const text = describeBypasses(bypasses.slice(0, 8), bypasses.length);
     expect(text).toContain('shop/p0 allows egress to everywhere on TCP 1000');
@@ -168,7 +170,17 @@ describe('the description is bounded and safe to show', () => {
       ...EGRESS_443,
       podSelector: { matchLabels: { app: 'web' } },
     });
-    const [bypass] = bypassingPolicies([allowingPolicy(hostile, 'none', QUARANTINE)!], [POD]);
+    const [bypass] = bypassingPolicies([allowingPolicy(hostile, QUARANTINE)!], [POD], 'none');
     expect(describeBypasses([bypass!])).not.toContain('\n');
+  });
+});
+
+describe('the coverage relied on when denies were placed in several tiers', () => {
+  it('is the weakest placed (which plugin enforces which is unknown), none when none placed', () => {
+    const [eks, upstream, cilium] = TIER_KINDS;
+    expect(reliedCoverage([])).toBe('none');
+    expect(reliedCoverage([cilium!])).toBe('everything');
+    expect(reliedCoverage([cilium!, eks!])).toBe('pod-peers-and-all-egress');
+    expect(reliedCoverage([upstream!])).toBe('pod-peers-and-all-egress');
   });
 });
