@@ -57,6 +57,11 @@ type Request = RequestFor<'eks-pod'>;
 /** A fresh EKS-token configuration per call: tokens live 60 seconds. */
 const asResponder = async (): Promise<KubeConfig> => bearerKubeConfig(await mintTestToken());
 
+/** The Lambda context of a function deployed in `accountId` and `region`. */
+const functionIn = (accountId: string, region: string) => ({
+  invokedFunctionArn: `arn:aws:lambda:${region}:${accountId}:function:isolate-pod`,
+});
+
 const hex64 = (seed: string) => seed.repeat(64).slice(0, 64);
 let findingCounter = 0;
 const findingId = () => `${(++findingCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`;
@@ -232,7 +237,7 @@ describe.skipIf(skipReason())(
       });
       let result: ContainmentResult;
       try {
-        result = await handler(req);
+        result = await handler(req, functionIn(req.accountId, req.region));
       } finally {
         eks.restore();
       }
@@ -282,6 +287,38 @@ describe.skipIf(skipReason())(
         `kubectl -n ${namespace} delete networkpolicy ${networkPolicyName(uid)}`,
       );
       expect(result.notes.join(' ')).toMatch(/network plugin/);
+    });
+
+    it("another account's finding for a cluster of the same name: skipped before connecting, the same-name pod untouched", async () => {
+      const pod = await createPod('victim-other-account');
+      const uid = pod.metadata!.uid!;
+      const eks = mockClient(EKSClient);
+      const req = request({
+        accountId: '210987654321',
+        target: { podName: 'victim-other-account', podUid: uid },
+      });
+      let result: ContainmentResult;
+      try {
+        result = await handler(req, functionIn('123456789012', req.region));
+        expect(eks.calls()).toHaveLength(0);
+      } finally {
+        eks.restore();
+      }
+      expect(statusesOf(result)).toEqual([
+        ['eks:label-pod', 'skipped'],
+        ['eks:isolate-pod-network', 'skipped'],
+      ]);
+      expect(result.outcomes[0]?.detail).toBe(
+        `the finding is in account 210987654321, region ${req.region}; this function runs in account 123456789012, region ${req.region} and acts only there (it assumes no role into another account)`,
+      );
+      const untouched = await readPod('victim-other-account');
+      expect(untouched.metadata?.labels).toEqual({ app: 'victim' });
+      expect(untouched.metadata?.annotations).toBeUndefined();
+      await expect(
+        statusOf(
+          networking.readNamespacedNetworkPolicy({ name: networkPolicyName(uid), namespace }),
+        ),
+      ).resolves.toBe(404);
     });
 
     it('re-running is safe: the same objects, every action already-contained', async () => {
