@@ -290,6 +290,13 @@ export async function containPod(
   }
   if (lookup.kind === 'absent')
     return result(request, sameForAll(request, 'skipped', lookup.reason));
+  if (lookup.kind === 'ambiguous') {
+    // Never resolved by list order: acting on the wrong pod is worse than acting on none.
+    return result(
+      request,
+      request.actions.map((action) => failedBecause(action, lookup.reason, false)),
+    );
+  }
   const exempt = exemptionReason(lookup.found, request.exemptionKey);
   if (exempt !== undefined) return result(request, sameForAll(request, 'skipped', exempt));
   return containFound(request, admitted.settings, lookup.found, deps);
