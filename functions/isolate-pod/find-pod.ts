@@ -32,13 +32,17 @@ export type PodLookup =
 /**
  * Pods per list page when looking for a container id. The API server cannot select pods by
  * container id (`status.containerStatuses` is not a field selector) nor send only some
- * fields of a pod, and the client reads and parses a whole page at once: a page costs its
- * pods' full size, and one pod may be about 1.5 MB (etcd's request limit; large annotations
- * or env). 20 keeps a page near 30 MB of JSON at worst (plus its parsed copy) inside a
- * 512 MB-1 GB Lambda, while namespaces of ordinary pods (a few KB each) still take one
- * round trip per 20 pods; narrowing to the finding's node keeps that count low.
+ * fields of a pod, and the client reads and parses a whole page at once (no streaming): a
+ * page costs its pods' full size several times over (the body, its text, the parsed
+ * objects), and one pod may be about 1.5 MB (etcd's request limit; large annotations or
+ * env). Measured (`npm run bench -- --only pod-lookup`, 100 pods of 1 MB, peak RSS above
+ * baseline): 250 per page about 390 MB, 20 about 230 MB, 10 about 165 MB, 5 about 125 MB,
+ * 2 about 86 MB; below about 10 the garbage V8 has not yet collected dominates, while the
+ * round trips keep growing. 10 keeps a namespace of ordinary pods (a few KB each) at one
+ * round trip per 10 pods, and narrowing to the finding's node (at most ~110 pods) bounds
+ * the usual case to about 11.
  */
-const LIST_PAGE_SIZE = 20;
+const LIST_PAGE_SIZE = 10;
 
 /** The 64-hex id in `containerd://<id>` (or a bare id), lower-cased. */
 export function bareContainerId(containerId: string): string {

@@ -620,7 +620,7 @@ describe.skipIf(skipReason())(
         (await readPod(name, lookupNamespace)).metadata?.labels?.[QUARANTINE_LABEL];
 
       beforeAll(async () => {
-        // 45 pods on `node` whose containers are not the finding's: three pages of 20.
+        // 45 pods on `node` whose containers are not the finding's: several pages of 10.
         await Promise.all(
           Array.from({ length: 45 }, (_, i) =>
             createPod(`bystander-${String(i).padStart(2, '0')}`, {
@@ -631,7 +631,7 @@ describe.skipIf(skipReason())(
         );
       });
 
-      it('found across several pages: the whole namespace is read 20 pods at a time', async () => {
+      it('found across several pages: the whole namespace is read 10 pods at a time', async () => {
         // Listed by name: `zz-` comes after every bystander, on the last page.
         const pod = await createPod('zz-paged-victim', {
           ns: lookupNamespace,
@@ -642,10 +642,14 @@ describe.skipIf(skipReason())(
           ['eks:label-pod', 'contained'],
           ['eks:isolate-pod-network', 'contained'],
         ]);
+        // 46 pods: five pages.
         expect(lists).toEqual([
-          { fieldSelector: undefined, limit: 20, continued: false },
-          { fieldSelector: undefined, limit: 20, continued: true },
-          { fieldSelector: undefined, limit: 20, continued: true },
+          { fieldSelector: undefined, limit: 10, continued: false },
+          ...Array.from({ length: 4 }, () => ({
+            fieldSelector: undefined,
+            limit: 10,
+            continued: true,
+          })),
         ]);
         expect(await quarantineLabelOf('zz-paged-victim')).toBe(pod.metadata!.uid);
       });
@@ -665,7 +669,7 @@ describe.skipIf(skipReason())(
           ['eks:isolate-pod-network', 'contained'],
         ]);
         expect(lists).toEqual([
-          { fieldSelector: `spec.nodeName=${spareNode}`, limit: 20, continued: false },
+          { fieldSelector: `spec.nodeName=${spareNode}`, limit: 10, continued: false },
         ]);
         expect(await quarantineLabelOf('node-victim')).toBe(victim.metadata!.uid);
         expect(await quarantineLabelOf('node-decoy')).toBeUndefined();
@@ -704,11 +708,10 @@ describe.skipIf(skipReason())(
         expect(result.outcomes[0]?.detail).toBe(
           `no pod in namespace ${lookupNamespace} runs container d4d4d4d4d4d4 (the pod is gone or the container was restarted)`,
         );
+        // The node's two pods, then the namespace's 50 in five pages.
         expect(lists.map((l) => l.fieldSelector)).toEqual([
           `spec.nodeName=${spareNode}`,
-          undefined,
-          undefined,
-          undefined,
+          ...Array.from({ length: 5 }, () => undefined),
         ]);
       });
     });

@@ -451,7 +451,7 @@ describe('finding the pod', () => {
     const result = await contain(request);
     expect(statuses(result)['eks:label-pod']).toBe('contained');
     expect(cluster.callsTo('listNamespacedPod').map((c) => c.param)).toEqual([
-      { namespace: 'inventory', limit: 20, fieldSelector: `spec.nodeName=${node}` },
+      { namespace: 'inventory', limit: 10, fieldSelector: `spec.nodeName=${node}` },
     ]);
     expect(cluster.callsTo('readNamespacedPod').map((c) => c.param)).toEqual([
       { name: 'worker-5d8f7c9b4-abcde', namespace: 'inventory' },
