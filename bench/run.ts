@@ -6,6 +6,7 @@
 import { bundlesMeasurement } from './bundles/measure.js';
 import { criticalPathMeasurement } from './critical-path/measure.js';
 import { leaveBenchEnv } from './critical-path/testenv.js';
+import { podLookupMeasurement } from './pod-lookup/measure.js';
 import { routerCpuMeasurement } from './router-cpu.js';
 import { sanitizerMeasurement } from './sanitizer.js';
 import { stormMeasurement } from './storm.js';
@@ -25,6 +26,7 @@ const MEASUREMENTS: readonly Measurement[] = [
   routerCpuMeasurement,
   sanitizerMeasurement,
   criticalPathMeasurement,
+  podLookupMeasurement,
 ];
 
 function selected(argv: readonly string[]): readonly Measurement[] {

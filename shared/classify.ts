@@ -12,6 +12,7 @@ import {
   EKS_CLUSTER_NAME,
   INSTANCE_ID,
   K8S_NAMESPACE,
+  K8S_NODE_NAME,
   K8S_POD_NAME,
   K8S_UID,
   matches,
@@ -102,6 +103,7 @@ function classifyEks(resource: ResourceFacts): Classification {
     );
   }
   const node = resource.instance?.instanceId;
+  const nodeName = resource.instance?.privateDnsName;
   return {
     surface: 'eks-pod',
     viaHost: false,
@@ -113,6 +115,7 @@ function classifyEks(resource: ResourceFacts): Classification {
       podUid,
       containerIds: ids,
       nodeInstanceId: matches(INSTANCE_ID, node) ? node : undefined,
+      nodeName: matches(K8S_NODE_NAME, nodeName) ? nodeName : undefined,
     },
   };
 }

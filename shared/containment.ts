@@ -53,6 +53,35 @@ export function parseContainmentRequest<S extends Surface>(
   return request as RequestFor<S>;
 }
 
+/** The account and region a containment function runs in: the only ones it acts in. */
+export interface HomeScope {
+  accountId: string;
+  region: string;
+}
+
+/** `arn:<partition>:<service>:<region>:<account>:…`, for any service whose ARNs name both. */
+const REGIONAL_ARN = /^arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):/;
+
+/**
+ * The account and region an ARN names (a Lambda context's `invokedFunctionArn`, an EKS
+ * cluster ARN), or undefined when it is not a regional ARN.
+ */
+export function homeOfArn(arn: string | undefined): HomeScope | undefined {
+  const [, region, accountId] = REGIONAL_ARN.exec(arn ?? '') ?? [];
+  return region && accountId ? { accountId, region } : undefined;
+}
+
+/**
+ * Why the request is outside where this function acts, or undefined when it is inside.
+ * A function that acts through its own account's names (an EKS cluster name) would
+ * otherwise act on another account's resource of the same name. Until a multi-account mode
+ * assumes a role into the finding's account, such a request is refused.
+ */
+export function outsideHome(request: ContainmentRequest, home: HomeScope): string | undefined {
+  if (request.accountId === home.accountId && request.region === home.region) return undefined;
+  return `the finding is in account ${request.accountId}, region ${request.region}; this function runs in account ${home.accountId}, region ${home.region} and acts only there (it assumes no role into another account)`;
+}
+
 /** What an error means for the outcome. */
 export interface ErrorFacts {
   retryable: boolean;

@@ -12,6 +12,7 @@ import {
   GUARDDUTY_ID,
   INSTANCE_ID,
   K8S_NAMESPACE,
+  K8S_NODE_NAME,
   K8S_POD_NAME,
   K8S_UID,
   REGION,
@@ -60,6 +61,12 @@ export const EksPodTargetSchema = z
     ),
     /** Node the pod runs on, when the finding says (EC2 instance id of the node). */
     nodeInstanceId: z.optional(z.string().check(z.regex(INSTANCE_ID))),
+    /**
+     * The Kubernetes node the pod likely runs on: the node's private DNS name, which EKS uses
+     * as the node name unless the node group chose another hostname type. Only narrows the
+     * search by container id; a pod not found on it is looked for in the whole namespace.
+     */
+    nodeName: z.optional(z.string().check(z.regex(K8S_NODE_NAME))),
   })
   .check(
     z.refine((t) => t.podName !== undefined || t.containerIds.length > 0, {

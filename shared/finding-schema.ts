@@ -88,6 +88,7 @@ const ContainerSchema = z.object({
 
 const NetworkInterfaceSchema = z.object({
   networkInterfaceId: text,
+  privateDnsName: text,
   privateIpAddress: text,
   publicIp: text,
   subnetId: text,

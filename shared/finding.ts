@@ -39,7 +39,13 @@ export interface KubernetesWorkload {
 
 export interface ResourceFacts {
   type: CleanText;
-  instance?: { instanceId?: CleanText; imageDescription?: CleanText; tags: Tag[] };
+  instance?: {
+    instanceId?: CleanText;
+    /** The first network interface's private DNS name: on EKS, usually the node's name. */
+    privateDnsName?: CleanText;
+    imageDescription?: CleanText;
+    tags: Tag[];
+  };
   eksCluster?: { name?: CleanText; tags: Tag[] };
   workload?: KubernetesWorkload;
   ecsCluster?: { name?: CleanText; arn?: CleanText; tags: Tag[] };
@@ -123,6 +129,7 @@ function resourceFacts(wire: WireResource): ResourceFacts {
     instance: instance
       ? {
           instanceId: cleanOptional(instance.instanceId, 'short'),
+          privateDnsName: cleanOptional(instance.networkInterfaces?.[0]?.privateDnsName, 'name'),
           imageDescription: cleanOptional(instance.imageDescription, 'description'),
           tags: tags(instance.tags),
         }

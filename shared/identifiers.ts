@@ -30,9 +30,18 @@ export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 /** Kubernetes namespace: an RFC 1123 label (at most 63 characters). */
 export const K8S_NAMESPACE = /^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-/** Kubernetes pod name: an RFC 1123 subdomain (at most 253 characters). */
-export const K8S_POD_NAME =
+/** An RFC 1123 subdomain (at most 253 characters): Kubernetes object names such as pods and nodes. */
+const DNS_1123_SUBDOMAIN =
   /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes pod name. */
+export const K8S_POD_NAME = DNS_1123_SUBDOMAIN;
+
+/**
+ * Kubernetes node name. Also what may go into a `spec.nodeName=` field selector: a subdomain
+ * has no `,`, `=`, `!` or `\\`, the characters a selector would read as syntax.
+ */
+export const K8S_NODE_NAME = DNS_1123_SUBDOMAIN;
 
 /** Kubernetes object uid (a UUID). */
 export const K8S_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

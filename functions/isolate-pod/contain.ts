@@ -10,7 +10,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import {
   failedBecause,
   failedOutcome,
+  outsideHome,
   sameForAll,
+  type HomeScope,
   type RequestFor,
 } from '../../shared/containment.js';
 import type { ActionId, ActionOutcome, ContainmentResult } from '../../shared/contracts.js';
@@ -29,9 +31,17 @@ import { finishIsolation, quarantinedLabels, startIsolationChecks } from './veri
 type Request = RequestFor<'eks-pod'>;
 type EksSettings = NonNullable<Request['eks']>;
 
+/**
+ * Where the function runs, so a finding from another account or region is refused before
+ * anything is read: `unknown` (an ARN that could not be read) refuses every request;
+ * undefined checks nothing (a local kubeconfig whose cluster is not an EKS ARN).
+ */
+export type Home = HomeScope | 'unknown' | undefined;
+
 export interface IsolatePodDeps {
   kube: KubeClients;
   now?: () => Date;
+  home?: Home;
 }
 
 /**
@@ -246,8 +256,26 @@ function labelsWhileContained(
     : [quarantinedLabels(found), quarantinedLabels(found, detached)];
 }
 
+/** Why the request is outside the account and region this function acts in, if it is. */
+function homeProblem(request: Request, home: Home): string | undefined {
+  if (home === undefined) return undefined;
+  if (home === 'unknown') {
+    return `this function cannot tell which account and region it runs in, so it does not act on the finding in account ${request.accountId}, region ${request.region}`;
+  }
+  return outsideHome(request, home);
+}
+
 /** The request's EKS settings, or the result that refuses it before anything is read. */
-function admit(request: Request): { settings: EksSettings } | { refused: ContainmentResult } {
+function admit(
+  request: Request,
+  home: Home,
+): { settings: EksSettings } | { refused: ContainmentResult } {
+  // The cluster is found by name in this function's own account and region: the same name
+  // elsewhere is another cluster.
+  const elsewhere = homeProblem(request, home);
+  if (elsewhere !== undefined) {
+    return { refused: result(request, sameForAll(request, 'skipped', elsewhere)) };
+  }
   const settings = request.eks;
   if (settings === undefined) {
     return {
@@ -285,7 +313,7 @@ export async function containPod(
   request: Request,
   deps: IsolatePodDeps,
 ): Promise<ContainmentResult> {
-  const admitted = admit(request);
+  const admitted = admit(request, deps.home);
   if ('refused' in admitted) return admitted.refused;
   // Which deny tiers the cluster serves is read while the pod is looked up.
   const tiers = request.actions.includes('eks:isolate-pod-network')
@@ -300,6 +328,13 @@ export async function containPod(
   }
   if (lookup.kind === 'absent')
     return result(request, sameForAll(request, 'skipped', lookup.reason));
+  if (lookup.kind === 'ambiguous') {
+    // Never resolved by list order: acting on the wrong pod is worse than acting on none.
+    return result(
+      request,
+      request.actions.map((action) => failedBecause(action, lookup.reason, false)),
+    );
+  }
   const exempt = exemptionReason(lookup.found, request.exemptionKey);
   if (exempt !== undefined) return result(request, sameForAll(request, 'skipped', exempt));
   return containFound(request, admitted.settings, lookup.found, deps, tiers);
@@ -313,9 +348,9 @@ export async function containPod(
 export async function containPodIn(
   request: Request,
   connect: () => Promise<KubeConfig>,
-  options: { now?: () => Date; permission?: string } = {},
+  options: { now?: () => Date; permission?: string; home?: Home } = {},
 ): Promise<ContainmentResult> {
-  const admitted = admit(request);
+  const admitted = admit(request, options.home);
   if ('refused' in admitted) return admitted.refused;
   let kc: KubeConfig;
   try {
@@ -333,5 +368,5 @@ export async function containPodIn(
       ),
     );
   }
-  return containPod(request, { kube: kubeClients(kc), now: options.now });
+  return containPod(request, { kube: kubeClients(kc), now: options.now, home: options.home });
 }

@@ -7,7 +7,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { parseContainmentRequest, fitContract } from '../../shared/containment.js';
+import type { Context } from 'aws-lambda';
+import { fitContract, homeOfArn, parseContainmentRequest } from '../../shared/containment.js';
 import type { ContainmentResult } from '../../shared/contracts.js';
 import { CONNECT_PERMISSION, cachedClusterAccess, eksKubeConfig } from './connect.js';
 import { containPodIn } from './contain.js';
@@ -40,8 +41,14 @@ function eksClient(region: string): EKSClient {
   return client;
 }
 
-/** Contain: the router's ContainmentRequest in, one outcome per action out. */
-export async function handler(event: unknown): Promise<ContainmentResult> {
+/**
+ * Contain: the router's ContainmentRequest in, one outcome per action out. The function's
+ * own ARN says which account and region it may act in.
+ */
+export async function handler(
+  event: unknown,
+  context: Pick<Context, 'invokedFunctionArn'>,
+): Promise<ContainmentResult> {
   const request = parseContainmentRequest(event, 'eks-pod');
   const { clusterName, namespace } = request.target;
   logger.appendKeys({ findingId: request.findingId, clusterName, namespace });
@@ -56,7 +63,7 @@ export async function handler(event: unknown): Promise<ContainmentResult> {
           region: request.region,
           access: clusterAccess,
         }),
-      { permission: CONNECT_PERMISSION },
+      { permission: CONNECT_PERMISSION, home: homeOfArn(context.invokedFunctionArn) ?? 'unknown' },
     );
     logger.info('containment finished', {
       outcomes: result.outcomes.map(({ action, status, detail }) => ({ action, status, detail })),

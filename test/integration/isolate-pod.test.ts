@@ -36,9 +36,10 @@ import {
   CONTAINED_AT_ANNOTATION,
   DETACHED_LABELS_ANNOTATION,
 } from '../../functions/isolate-pod/annotations.js';
-import { containPodIn } from '../../functions/isolate-pod/contain.js';
+import { containPod, containPodIn } from '../../functions/isolate-pod/contain.js';
 import { handler } from '../../functions/isolate-pod/handler.js';
 import { containLive } from '../../functions/isolate-pod/live.js';
+import { kubeClients, type KubeClients } from '../../functions/isolate-pod/kube.js';
 import {
   adminKubeConfig,
   applyManifest,
@@ -57,6 +58,11 @@ type Request = RequestFor<'eks-pod'>;
 /** A fresh EKS-token configuration per call: tokens live 60 seconds. */
 const asResponder = async (): Promise<KubeConfig> => bearerKubeConfig(await mintTestToken());
 
+/** The Lambda context of a function deployed in `accountId` and `region`. */
+const functionIn = (accountId: string, region: string) => ({
+  invokedFunctionArn: `arn:aws:lambda:${region}:${accountId}:function:isolate-pod`,
+});
+
 const hex64 = (seed: string) => seed.repeat(64).slice(0, 64);
 let findingCounter = 0;
 const findingId = () => `${(++findingCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`;
@@ -66,6 +72,8 @@ describe.skipIf(skipReason())(
   () => {
     const namespace = uniqueName('gdrr-isolate');
     const protectedNamespace = uniqueName('gdrr-isolate-protected');
+    /** Pods only the container-id lookups see, so their pages are known. */
+    const lookupNamespace = uniqueName('gdrr-isolate-lookup');
     const node = uniqueName('gdrr-isolate-node');
     const spareNode = uniqueName('gdrr-isolate-spare');
     let admin: KubeConfig;
@@ -113,6 +121,7 @@ describe.skipIf(skipReason())(
       name: string,
       options: {
         ns?: string;
+        nodeName?: string;
         containerId?: string;
         labels?: Record<string, string>;
         owner?: V1Pod['metadata'];
@@ -127,7 +136,10 @@ describe.skipIf(skipReason())(
             labels: { app: 'victim', ...options.labels },
             ownerReferences: options.owner?.ownerReferences,
           },
-          spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+          spec: {
+            nodeName: options.nodeName ?? node,
+            containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
+          },
         },
       });
       if (options.containerId === undefined) return pod;
@@ -171,7 +183,7 @@ describe.skipIf(skipReason())(
       networking = admin.makeApiClient(NetworkingV1Api);
       apps = admin.makeApiClient(AppsV1Api);
       await applyManifest(admin, readManifest(RBAC_MANIFEST));
-      for (const name of [namespace, protectedNamespace]) {
+      for (const name of [namespace, protectedNamespace, lookupNamespace]) {
         await core.createNamespace({ body: { metadata: { name } } });
       }
       for (const name of [node, spareNode]) await core.createNode({ body: { metadata: { name } } });
@@ -187,10 +199,13 @@ describe.skipIf(skipReason())(
 
     afterAll(async () => {
       if (!core) return;
-      const pods = await core.listNamespacedPod({ namespace });
-      const protectedPods = await core.listNamespacedPod({ namespace: protectedNamespace });
+      const pods = await Promise.all(
+        [namespace, protectedNamespace, lookupNamespace].map(
+          async (ns) => (await core.listNamespacedPod({ namespace: ns })).items,
+        ),
+      );
       await Promise.all([
-        ...[...pods.items, ...protectedPods.items].map((pod) =>
+        ...pods.flat().map((pod) =>
           statusOf(
             core.deleteNamespacedPod({
               name: pod.metadata!.name!,
@@ -199,7 +214,9 @@ describe.skipIf(skipReason())(
             }),
           ),
         ),
-        statusOf(networking.deleteCollectionNamespacedNetworkPolicy({ namespace })),
+        ...[namespace, lookupNamespace].map((ns) =>
+          statusOf(networking.deleteCollectionNamespacedNetworkPolicy({ namespace: ns })),
+        ),
         statusOf(apps.deleteCollectionNamespacedReplicaSet({ namespace })),
         ...[node, spareNode].map((name) => statusOf(core.deleteNode({ name }))),
       ]);
@@ -232,7 +249,7 @@ describe.skipIf(skipReason())(
       });
       let result: ContainmentResult;
       try {
-        result = await handler(req);
+        result = await handler(req, functionIn(req.accountId, req.region));
       } finally {
         eks.restore();
       }
@@ -282,6 +299,38 @@ describe.skipIf(skipReason())(
         `kubectl -n ${namespace} delete networkpolicy ${networkPolicyName(uid)}`,
       );
       expect(result.notes.join(' ')).toMatch(/network plugin/);
+    });
+
+    it("another account's finding for a cluster of the same name: skipped before connecting, the same-name pod untouched", async () => {
+      const pod = await createPod('victim-other-account');
+      const uid = pod.metadata!.uid!;
+      const eks = mockClient(EKSClient);
+      const req = request({
+        accountId: '210987654321',
+        target: { podName: 'victim-other-account', podUid: uid },
+      });
+      let result: ContainmentResult;
+      try {
+        result = await handler(req, functionIn('123456789012', req.region));
+        expect(eks.calls()).toHaveLength(0);
+      } finally {
+        eks.restore();
+      }
+      expect(statusesOf(result)).toEqual([
+        ['eks:label-pod', 'skipped'],
+        ['eks:isolate-pod-network', 'skipped'],
+      ]);
+      expect(result.outcomes[0]?.detail).toBe(
+        `the finding is in account 210987654321, region ${req.region}; this function runs in account 123456789012, region ${req.region} and acts only there (it assumes no role into another account)`,
+      );
+      const untouched = await readPod('victim-other-account');
+      expect(untouched.metadata?.labels).toEqual({ app: 'victim' });
+      expect(untouched.metadata?.annotations).toBeUndefined();
+      await expect(
+        statusOf(
+          networking.readNamespacedNetworkPolicy({ name: networkPolicyName(uid), namespace }),
+        ),
+      ).resolves.toBe(404);
     });
 
     it('re-running is safe: the same objects, every action already-contained', async () => {
@@ -538,6 +587,133 @@ describe.skipIf(skipReason())(
       expect(result.release).toBe(
         `aws eks update-kubeconfig --region us-east-1 --name ${clusterName}; kubectl -n ${namespace} delete networkpolicy ${networkPolicyName(uid)}`,
       );
+    });
+
+    describe('finding a pod by container id in pages (lookup namespace)', () => {
+      /** The list calls a containment made, as (field selector, continued?) pairs. */
+      let lists: { fieldSelector?: string; limit?: number; continued: boolean }[];
+
+      /** containPod through the responder's clients, recording every pod list it sends. */
+      async function containCounting(req: Request): Promise<ContainmentResult> {
+        const kube = kubeClients(await asResponder());
+        const list = kube.core.listNamespacedPod.bind(kube.core);
+        lists = [];
+        const core: KubeClients['core'] = Object.assign(Object.create(kube.core) as object, {
+          listNamespacedPod: (param: Parameters<typeof list>[0]) => {
+            lists.push({
+              fieldSelector: param.fieldSelector,
+              limit: param.limit,
+              continued: param._continue !== undefined,
+            });
+            return list(param);
+          },
+        }) as KubeClients['core'];
+        const result = await containPod(req, { kube: { ...kube, core } });
+        expect(ContainmentResultSchema.safeParse(result).success).toBe(true);
+        return result;
+      }
+
+      const lookupRequest = (target: Record<string, unknown>) =>
+        request({ target: { namespace: lookupNamespace, ...target } });
+
+      const quarantineLabelOf = async (name: string) =>
+        (await readPod(name, lookupNamespace)).metadata?.labels?.[QUARANTINE_LABEL];
+
+      beforeAll(async () => {
+        // 45 pods on `node` whose containers are not the finding's: several pages of 10.
+        await Promise.all(
+          Array.from({ length: 45 }, (_, i) =>
+            createPod(`bystander-${String(i).padStart(2, '0')}`, {
+              ns: lookupNamespace,
+              containerId: hex64((i + 0x100).toString(16)),
+            }),
+          ),
+        );
+      });
+
+      it('found across several pages: the whole namespace is read 10 pods at a time', async () => {
+        // Listed by name: `zz-` comes after every bystander, on the last page.
+        const pod = await createPod('zz-paged-victim', {
+          ns: lookupNamespace,
+          containerId: hex64('a1'),
+        });
+        const result = await containCounting(lookupRequest({ containerIds: [hex64('a1')] }));
+        expect(statusesOf(result)).toEqual([
+          ['eks:label-pod', 'contained'],
+          ['eks:isolate-pod-network', 'contained'],
+        ]);
+        // 46 pods: five pages.
+        expect(lists).toEqual([
+          { fieldSelector: undefined, limit: 10, continued: false },
+          ...Array.from({ length: 4 }, () => ({
+            fieldSelector: undefined,
+            limit: 10,
+            continued: true,
+          })),
+        ]);
+        expect(await quarantineLabelOf('zz-paged-victim')).toBe(pod.metadata!.uid);
+      });
+
+      it("found on the finding's node (spec.nodeName field selector); the same id on another node is not the finding's pod", async () => {
+        const victim = await createPod('node-victim', {
+          ns: lookupNamespace,
+          nodeName: spareNode,
+          containerId: hex64('b2'),
+        });
+        await createPod('node-decoy', { ns: lookupNamespace, containerId: hex64('b2') });
+        const result = await containCounting(
+          lookupRequest({ containerIds: [hex64('b2')], nodeName: spareNode }),
+        );
+        expect(statusesOf(result)).toEqual([
+          ['eks:label-pod', 'contained'],
+          ['eks:isolate-pod-network', 'contained'],
+        ]);
+        expect(lists).toEqual([
+          { fieldSelector: `spec.nodeName=${spareNode}`, limit: 10, continued: false },
+        ]);
+        expect(await quarantineLabelOf('node-victim')).toBe(victim.metadata!.uid);
+        expect(await quarantineLabelOf('node-decoy')).toBeUndefined();
+      });
+
+      it('two pods report the container id: failed, not retryable, naming both; neither touched', async () => {
+        await createPod('twin-a', { ns: lookupNamespace, containerId: hex64('c3') });
+        await createPod('twin-b', {
+          ns: lookupNamespace,
+          nodeName: spareNode,
+          containerId: hex64('c3'),
+        });
+        const result = await containCounting(lookupRequest({ containerIds: [hex64('c3')] }));
+        expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+          ['failed', false],
+          ['failed', false],
+        ]);
+        expect(result.outcomes[0]?.detail).toBe(
+          `pods ${lookupNamespace}/twin-a and ${lookupNamespace}/twin-b both report container c3c3c3c3c3c3: which one the finding is about is not certain, so neither is contained`,
+        );
+        expect(await quarantineLabelOf('twin-a')).toBeUndefined();
+        expect(await quarantineLabelOf('twin-b')).toBeUndefined();
+        const policies = await networking.listNamespacedNetworkPolicy({
+          namespace: lookupNamespace,
+        });
+        expect(policies.items.filter((p) => /twin/.test(JSON.stringify(p.metadata))).length).toBe(
+          0,
+        );
+      });
+
+      it('absent on the node and in the namespace: skipped after both scans', async () => {
+        const result = await containCounting(
+          lookupRequest({ containerIds: [hex64('d4')], nodeName: spareNode }),
+        );
+        expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+        expect(result.outcomes[0]?.detail).toBe(
+          `no pod in namespace ${lookupNamespace} runs container d4d4d4d4d4d4 (the pod is gone or the container was restarted)`,
+        );
+        // The node's two pods, then the namespace's 50 in five pages.
+        expect(lists.map((l) => l.fieldSelector)).toEqual([
+          `spec.nodeName=${spareNode}`,
+          ...Array.from({ length: 5 }, () => undefined),
+        ]);
+      });
     });
 
     it('a missing pod is skipped with a clear reason', async () => {

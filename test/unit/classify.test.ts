@@ -28,7 +28,19 @@ describe('EKS pod', () => {
       podUid: '988b7e90-95e1-4a54-b3f6-b3495e2c8873',
       containerIds: ['05e0df57df526d5b153c4986d919a119d9060a89e85c92e5b775bebfb8413a1c'],
       nodeInstanceId: 'i-0791d99fc10489698',
+      nodeName: 'ip-10-20-45-117.ec2.internal',
     });
+  });
+
+  it.each([
+    ['a sample finding placeholder', 'GeneratedFindingPrivateDnsName'],
+    ['a selector injection', 'ip-10-0-0-1.ec2.internal,metadata.name=x'],
+    ['an empty name', ''],
+  ])('drops a node name that is not a DNS-1123 subdomain: %s', (_, privateDnsName) => {
+    const result = classifyEvent('eks-reverse-shell.json', (event) => {
+      event.detail.resource.instanceDetails.networkInterfaces[0].privateDnsName = privateDnsName;
+    });
+    expect(result.target).toMatchObject({ surface: 'eks-pod', nodeName: undefined });
   });
 
   it('finds the pod by container id when the workload is a controller', () => {

@@ -4,6 +4,7 @@ import {
   boundedEvidence,
   describeError,
   failedOutcome,
+  homeOfArn,
   parseContainmentRequest,
 } from '../../shared/containment.js';
 import { containmentRequest, evaluate } from '../../shared/decide.js';
@@ -191,4 +192,25 @@ describe('fitContract', () => {
     expect(fitted.outcomes[0]!.detail.endsWith('…[cut]')).toBe(true);
     expect(fitted.notes).toHaveLength(20);
   });
+});
+
+describe('homeOfArn', () => {
+  it.each([
+    ['arn:aws:lambda:eu-west-1:123456789012:function:isolate-pod', '123456789012', 'eu-west-1'],
+    [
+      'arn:aws:lambda:us-east-1:123456789012:function:isolate-pod:live',
+      '123456789012',
+      'us-east-1',
+    ],
+    ['arn:aws-us-gov:eks:us-gov-west-1:210987654321:cluster/prod', '210987654321', 'us-gov-west-1'],
+  ])('%s', (arn, accountId, region) => {
+    expect(homeOfArn(arn)).toEqual({ accountId, region });
+  });
+
+  it.each([undefined, '', 'prod-eks', 'arn:aws:iam::123456789012:role/x', 'arn:aws:s3:::bucket'])(
+    'not a regional ARN: %s',
+    (arn) => {
+      expect(homeOfArn(arn)).toBeUndefined();
+    },
+  );
 });

@@ -17,6 +17,7 @@ import {
   fileKubeConfig,
 } from '../../functions/isolate-pod/connect.js';
 import { handler } from '../../functions/isolate-pod/handler.js';
+import { containLive } from '../../functions/isolate-pod/live.js';
 
 const ENDPOINT = 'https://0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com';
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBdummyCAforTests\n-----END CERTIFICATE-----\n';
@@ -171,6 +172,9 @@ describe('eksKubeConfig', () => {
 });
 
 describe('handler (Lambda composition root)', () => {
+  const LAMBDA_CONTEXT = {
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:isolate-pod',
+  };
   const event = {
     version: 1,
     findingId: 'c'.repeat(32),
@@ -212,7 +216,7 @@ describe('handler (Lambda composition root)', () => {
         },
       ),
     );
-    const result = await handler(event);
+    const result = await handler(event, LAMBDA_CONTEXT);
     expect(
       ContainmentResultSchema.parse(result).outcomes.map((o) => [o.status, o.retryable]),
     ).toEqual([
@@ -225,12 +229,62 @@ describe('handler (Lambda composition root)', () => {
   });
 
   it('a protected namespace: skipped without calling AWS', async () => {
-    const result = await handler({
-      ...event,
-      target: { ...event.target, namespace: 'kube-system' },
-    });
+    const result = await handler(
+      { ...event, target: { ...event.target, namespace: 'kube-system' } },
+      LAMBDA_CONTEXT,
+    );
     expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
     expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['another account', { accountId: '210987654321' }, /account 210987654321, region us-east-1/],
+    ['another region', { region: 'eu-west-1' }, /account 123456789012, region eu-west-1/],
+  ])(
+    'a finding from %s: every action skipped, naming both places, without calling AWS',
+    async (_, elsewhere, finding) => {
+      const result = await handler({ ...event, ...elsewhere }, LAMBDA_CONTEXT);
+      expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+      for (const { detail } of result.outcomes) {
+        expect(detail).toMatch(finding);
+        expect(detail).toMatch(
+          /this function runs in account 123456789012, region us-east-1 and acts only there/,
+        );
+      }
+      expect(eksMock.calls()).toHaveLength(0);
+    },
+  );
+
+  it('an invocation ARN it cannot read: refuses rather than guess where it runs', async () => {
+    const result = await handler(event, { invokedFunctionArn: 'not-an-arn' });
+    expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+    expect(result.outcomes[0]?.detail).toMatch(/cannot tell which account and region it runs in/);
+    expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it('replay --live through a kubeconfig naming its cluster by EKS ARN: the same refusal for another account', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isolate-pod-'));
+    const file = join(dir, 'config');
+    // Port 1: were the refusal missing, the pod read would fail with ECONNREFUSED instead.
+    const arn = 'arn:aws:eks:us-east-1:210987654321:cluster/prod-eks';
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: "${arn}", cluster: {server: "https://127.0.0.1:1"}}]`,
+        'users: [{name: u, user: {token: t}}]',
+        `contexts: [{name: c, context: {cluster: "${arn}", user: u}}]`,
+        'current-context: c',
+      ].join('\n'),
+    );
+    try {
+      const result = await containLive({ ...event } as never, { kubeconfig: file });
+      expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+      expect(result.outcomes[0]?.detail).toMatch(/runs in account 210987654321, region us-east-1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('warm invocations for the same cluster describe it once (the token is minted each time)', async () => {
@@ -240,7 +294,7 @@ describe('handler (Lambda composition root)', () => {
     });
     const warm = { ...event, target: { ...event.target, clusterName: 'warm-eks' } };
     for (let i = 0; i < 2; i += 1) {
-      const result = await handler(warm);
+      const result = await handler(warm, LAMBDA_CONTEXT);
       expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
         ['failed', true],
         ['failed', true],
@@ -252,7 +306,10 @@ describe('handler (Lambda composition root)', () => {
 
   it('refuses a request for another surface', async () => {
     await expect(
-      handler({ ...event, target: { surface: 'ec2-instance', instanceId: 'i-0123456789abcdef0' } }),
+      handler(
+        { ...event, target: { surface: 'ec2-instance', instanceId: 'i-0123456789abcdef0' } },
+        LAMBDA_CONTEXT,
+      ),
     ).rejects.toThrow(/this function contains eks-pod targets/);
   });
 });

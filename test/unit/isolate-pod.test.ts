@@ -56,6 +56,7 @@ import {
   relabelling,
   selectorMatches,
 } from '../../functions/isolate-pod/detach.js';
+import { sightingsIn } from '../../functions/isolate-pod/find-pod.js';
 import {
   KUBE_CALLS,
   rulesOf,
@@ -163,9 +164,13 @@ class FakeCluster {
       },
       listNamespacedPod: async (param: CoreV1ApiListNamespacedPodRequest) => {
         await this.enter('listNamespacedPod', param);
-        // Two pods per page, so paging is exercised.
+        // Two pods per page, so paging is exercised; `spec.nodeName=` is the one field
+        // selector the function sends.
+        const onNode = /^spec\.nodeName=(.+)$/.exec(param.fieldSelector ?? '')?.[1];
         const all = [...this.pods.values()].filter(
-          (p) => p.metadata?.namespace === param.namespace,
+          (p) =>
+            p.metadata?.namespace === param.namespace &&
+            (onNode === undefined || p.spec?.nodeName === onNode),
         );
         const start = Number(param._continue ?? 0);
         const items = all.slice(start, start + 2).map(clone);
@@ -498,7 +503,9 @@ describe('finding the pod', () => {
   });
 
   it('by container id: lists pods of the finding namespace only, across pages', async () => {
-    const request = byContainer();
+    const request = byContainer((r) => {
+      delete r.target.nodeName;
+    });
     const [wanted] = request.target.containerIds;
     expect(wanted).toMatch(CONTAINER_ID_PATTERN);
     cluster.addPod(otherPod('inventory', 'a', '1'.repeat(64)));
@@ -531,6 +538,101 @@ describe('finding the pod', () => {
     pod.status = { initContainerStatuses: pod.status?.containerStatuses };
     cluster.addPod(pod);
     expect(statuses(await contain(request))['eks:label-pod']).toBe('contained');
+  });
+
+  it("by container id on the finding's node: small pages selected by spec.nodeName, then the one pod read in full", async () => {
+    const request = byContainer();
+    const node = request.target.nodeName!;
+    expect(node).toBe('ip-10-20-70-141.ec2.internal');
+    const [wanted] = request.target.containerIds;
+    // The same id reported by a pod on another node: not the node the finding is about.
+    cluster.addPod(otherPod('inventory', 'elsewhere', wanted!));
+    const pod = victimPod(request, { annotations: { big: 'x'.repeat(1000) } });
+    pod.spec!.nodeName = node;
+    cluster.addPod(pod);
+    const result = await contain(request);
+    expect(statuses(result)['eks:label-pod']).toBe('contained');
+    expect(cluster.callsTo('listNamespacedPod').map((c) => c.param)).toEqual([
+      { namespace: 'inventory', limit: 10, fieldSelector: `spec.nodeName=${node}` },
+    ]);
+    expect(cluster.callsTo('readNamespacedPod').map((c) => c.param)).toEqual([
+      { name: 'worker-5d8f7c9b4-abcde', namespace: 'inventory' },
+    ]);
+    expect(cluster.pod('inventory', 'elsewhere').metadata?.labels).toBeUndefined();
+  });
+
+  it("a node name that is not the pod's node: looked for in the whole namespace next", async () => {
+    const request = byContainer();
+    // The node group names nodes otherwise than by the private DNS name.
+    const pod = victimPod(request);
+    pod.spec!.nodeName = 'i-0123456789abcdef0.ec2.internal';
+    cluster.addPod(pod);
+    const result = await contain(request);
+    expect(statuses(result)['eks:label-pod']).toBe('contained');
+    expect(cluster.callsTo('listNamespacedPod').map((c) => c.param.fieldSelector)).toEqual([
+      'spec.nodeName=ip-10-20-70-141.ec2.internal',
+      undefined,
+    ]);
+  });
+
+  it('two pods report the container id: failed, not retryable, naming both; nothing read further or written', async () => {
+    const request = byContainer((r) => {
+      delete r.target.nodeName;
+    });
+    const [wanted] = request.target.containerIds;
+    cluster.addPod(otherPod('inventory', 'first', wanted!));
+    cluster.addPod(otherPod('inventory', 'second', wanted!));
+    for (const name of ['c', 'd', 'e']) cluster.addPod(otherPod('inventory', name, '3'.repeat(64)));
+    const result = await contain(request);
+    expect(result.outcomes.map((o) => [o.status, o.retryable])).toEqual([
+      ['failed', false],
+      ['failed', false],
+    ]);
+    expect(result.outcomes[0]?.detail).toBe(
+      'pods inventory/first and inventory/second both report container 845dae0c88b5: which one the finding is about is not certain, so neither is contained',
+    );
+    // Certain after the first page: the rest is not read.
+    expect(cluster.callsTo('listNamespacedPod')).toHaveLength(1);
+    expect(cluster.callsTo('readNamespacedPod')).toEqual([]);
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('the pod seen in the list was replaced or restarted before it was read in full: skipped', async () => {
+    const request = byContainer();
+    cluster.addPod(victimPod(request));
+    cluster.before.set('readNamespacedPod', () => {
+      cluster.pod('inventory', 'worker-5d8f7c9b4-abcde').metadata!.uid =
+        '11111111-2222-4333-8444-555555555555';
+    });
+    const replaced = await contain(request);
+    expect(replaced.outcomes.map((o) => [o.status, o.detail])).toEqual([
+      ['skipped', 'pod inventory/worker-5d8f7c9b4-abcde was replaced while it was being looked up'],
+      ['skipped', 'pod inventory/worker-5d8f7c9b4-abcde was replaced while it was being looked up'],
+    ]);
+
+    cluster = new FakeCluster();
+    cluster.addPod(victimPod(request));
+    cluster.before.set('readNamespacedPod', () => {
+      cluster.pod('inventory', 'worker-5d8f7c9b4-abcde').status = { containerStatuses: [] };
+    });
+    const restarted = await contain(request);
+    expect(restarted.outcomes[0]).toMatchObject({ status: 'skipped' });
+    expect(restarted.outcomes[0]?.detail).toMatch(/no longer runs container 845dae0c88b5/);
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it('keeps nothing of a scanned page but the names of the pods that match', () => {
+    const request = byContainer();
+    const pod = victimPod(request, { annotations: { big: 'x'.repeat(1000) } });
+    const wanted = new Set(request.target.containerIds);
+    expect(sightingsIn([otherPod('inventory', 'a', '1'.repeat(64)), pod], wanted)).toEqual([
+      {
+        name: 'worker-5d8f7c9b4-abcde',
+        namespace: 'inventory',
+        uid: '3f0c2f1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f',
+        nodeName: 'ip-10-0-1-23.ec2.internal',
+      },
+    ]);
   });
 
   it('no pod runs the container: skipped, nothing written', async () => {
