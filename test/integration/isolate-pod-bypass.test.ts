@@ -18,6 +18,11 @@ import {
   type V1NetworkPolicySpec,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
@@ -35,6 +40,7 @@ import {
 } from './k8s-helpers.js';
 import { integrationEnv, skipReason, uniqueName } from './test-env.js';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RBAC_MANIFEST = new URL('../../infra/k8s/rbac.yaml', import.meta.url).pathname;
 const OPT_IN_MANIFEST = new URL('../../infra/k8s/rbac-opt-in.yaml', import.meta.url).pathname;
 
@@ -424,6 +430,68 @@ describe.skipIf(skipReason())(
           await networking.deleteCollectionNamespacedNetworkPolicy({ namespace: withAllows });
         }
       });
+    });
+
+    it('replay --live on a finding about a pod another policy lets through: NOT isolated in the record and the alert', async () => {
+      const event = JSON.parse(
+        readFileSync(join(ROOT, 'events', 'eks-reverse-shell.json'), 'utf8'),
+      ) as {
+        detail: {
+          resource: { kubernetesDetails: { kubernetesWorkloadDetails: Record<string, unknown> } };
+        };
+      };
+      const pod = await core.createNamespacedPod({
+        namespace: withAllows,
+        body: {
+          metadata: { name: 'replayed-web', labels: { app: 'web' } },
+          spec: { containers: [{ name: 'app', image: 'registry.invalid/web:1' }] },
+        },
+      });
+      Object.assign(event.detail.resource.kubernetesDetails.kubernetesWorkloadDetails, {
+        name: 'replayed-web',
+        namespace: withAllows,
+        uid: pod.metadata!.uid,
+      });
+      const file = join(mkdtempSync(join(tmpdir(), 'gdrr-live-')), 'finding.json');
+      writeFileSync(file, JSON.stringify(event));
+      await addPolicy(withAllows, 'web-egress', {
+        podSelector: { matchLabels: { app: 'web' } },
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+        ],
+      });
+      try {
+        const live = spawnSync(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'scripts/replay.ts',
+            '--live',
+            '--json',
+            '--kubeconfig',
+            integrationEnv().KUBECONFIG,
+            file,
+          ],
+          { cwd: ROOT, encoding: 'utf8' },
+        );
+        // A containment that failed exits 1, with its record printed all the same.
+        expect(live.status, live.stderr).toBe(1);
+        const record = JSON.parse(live.stdout) as {
+          outcomes: { action: string; status: string; detail: string }[];
+          alert: { subject: string; text: string };
+        };
+        const network = record.outcomes.find((o) => o.action === 'eks:isolate-pod-network')!;
+        expect(network.status).toBe('failed');
+        expect(network.detail).toContain(
+          `${withAllows}/web-egress allows egress to 0.0.0.0/0 on TCP 443`,
+        );
+        expect(record.alert.subject).toMatch(/^\[HIGH\] CONTAINMENT FAILED: /);
+        expect(record.alert.text).toContain('is NOT isolated: NetworkPolicies add up');
+      } finally {
+        await removePolicy(withAllows, 'web-egress');
+      }
     });
 
     it('many policies across list pages: each allowing one is found, the description stays bounded', async () => {
