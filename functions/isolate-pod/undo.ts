@@ -12,7 +12,10 @@ import {
   networkPolicyName,
 } from '../../shared/labels.js';
 import { describeError } from '../../shared/containment.js';
+import { K8S_NODE_NAME, K8S_UID } from '../../shared/identifiers.js';
+import { cleanText } from '../../shared/sanitize.js';
 import { CONTAINED_AT_ANNOTATION, DETACHED_LABELS_ANNOTATION } from './annotations.js';
+import { manualRestore, readDetachedRecord } from './detached-record.js';
 import { MERGE_PATCH, isNotFound } from './kube.js';
 
 export class UndoError extends Error {
@@ -23,21 +26,6 @@ export interface UndoReport {
   pod: string;
   steps: string[];
   problems: string[];
-}
-
-/** Original label values saved when the pod was detached from its controller, if valid. */
-function detachedLabels(annotation: string | undefined): Record<string, string> | undefined {
-  if (annotation === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(annotation);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    const entries = Object.entries(parsed);
-    return entries.every(([, value]) => typeof value === 'string')
-      ? Object.fromEntries(entries)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function step(
@@ -66,9 +54,17 @@ export async function undoPodQuarantine(
   const uid = pod.metadata?.uid ?? '';
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
-  if (labels[QUARANTINE_LABEL] !== uid) {
+  if (!K8S_UID.test(uid) || labels[QUARANTINE_LABEL] !== uid) {
     throw new UndoError(
       `pod ${namespace}/${podName} carries no quarantine label of the responder: nothing to release`,
+    );
+  }
+  // Checked before anything changes: refusing here leaves the quarantine whole, and the
+  // operator can put the labels back by hand, drop the record and run release again.
+  const record = readDetachedRecord(annotations[DETACHED_LABELS_ANNOTATION]);
+  if (record.kind === 'invalid') {
+    throw new UndoError(
+      `pod ${namespace}/${podName}: ${cleanText(manualRestore(record.reason), 'description')}, remove the annotation ${DETACHED_LABELS_ANNOTATION} and run release again (nothing was changed)`,
     );
   }
   const report: UndoReport = { pod: `${namespace}/${podName}`, steps: [], problems: [] };
@@ -77,7 +73,7 @@ export async function undoPodQuarantine(
     networking.deleteNamespacedNetworkPolicy({ name: policy, namespace }),
   );
 
-  const restored = detachedLabels(annotations[DETACHED_LABELS_ANNOTATION]) ?? {};
+  const restored = record.kind === 'labels' ? record.labels : {};
   // Merge patch: null removes a key. The controller labels come back last, so the
   // ReplicaSet re-adopts a pod that is no longer isolated.
   const patch = {
@@ -97,7 +93,14 @@ export async function undoPodQuarantine(
   );
 
   const nodeName = pod.spec?.nodeName;
-  if (nodeName) {
+  // The name is the API server's; checked anyway, as it is printed in the report.
+  if (nodeName !== undefined && !K8S_NODE_NAME.test(nodeName)) {
+    report.problems.push(
+      cleanText(
+        `node name ${JSON.stringify(nodeName)} is invalid: check the node's cordon by hand`,
+      ),
+    );
+  } else if (nodeName) {
     const node = await core.readNode({ name: nodeName }).catch(() => undefined);
     const cordonedForThisFinding =
       node?.metadata?.labels?.[CORDONED_LABEL] !== undefined &&
