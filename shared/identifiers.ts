@@ -96,9 +96,15 @@ export function matches(pattern: RegExp, value: unknown): value is string {
 /** A value with the syntax it must have, named for a human: `['namespace', K8S_NAMESPACE, ns]`. */
 export type Expected = readonly [what: string, syntax: RegExp, value: unknown];
 
+// Enough of an invalid value to find it; the rest is marked as cut.
+const SHOWN_MAX = 80;
+
 /** How an invalid value is shown: quoted and escaped (JSON), or its type when not a string. */
-const shownValue = (value: unknown): string =>
-  typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : `(a ${typeof value})`;
+function shownValue(value: unknown): string {
+  if (typeof value !== 'string') return `(a ${typeof value})`;
+  const cut = value.length > SHOWN_MAX ? '…' : '';
+  return `${JSON.stringify(value.slice(0, SHOWN_MAX))}${cut}`;
+}
 
 /**
  * Why the first value that lacks its syntax is refused (`namespace "a;b" is invalid`), or

@@ -170,7 +170,7 @@ function logNote(logs: readonly LogLocation[]): string | undefined {
 }
 
 /** How to give the service its desired count back; the command comes last on the line. */
-function restoreService(request: EcsTaskRequest, service: string, count: number): string {
+export function restoreService(request: EcsTaskRequest, service: string, count: number): string {
   const { region, target } = request;
   const desiredCount = String(count);
   const printed = printCommands(
