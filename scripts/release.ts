@@ -10,7 +10,12 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { KubeConfig } from '@kubernetes/client-node';
 import { releaseInstance, ReleaseError } from '../functions/quarantine-ec2/release.js';
 import { undoPodQuarantine, UndoError } from '../functions/isolate-pod/undo.js';
-import { INSTANCE_ID, K8S_NAMESPACE, K8S_POD_NAME } from '../shared/identifiers.js';
+import {
+  INSTANCE_ID,
+  K8S_NAMESPACE,
+  K8S_POD_NAME,
+  NETWORK_INTERFACE_ID,
+} from '../shared/identifiers.js';
 import { describeError } from '../shared/containment.js';
 
 const USAGE = `usage: npm run release -- ec2 <instance-id> [--region REGION]
@@ -30,8 +35,12 @@ async function releaseEc2(id: string | undefined, region: string | undefined): P
     return 2;
   }
   const report = await releaseInstance(new EC2Client({ region }), id);
-  for (const { interfaceId, groups } of report.restored)
-    say(`restored ${interfaceId}: ${groups.join(', ')}`);
+  // The ids come from EC2 and the record (whose group ids were checked when read back);
+  // printed only when they have their syntax.
+  for (const { interfaceId, groups } of report.restored) {
+    const shownId = NETWORK_INTERFACE_ID.test(interfaceId) ? interfaceId : 'an interface';
+    say(`restored ${shownId}: ${groups.join(', ')}`);
+  }
   if (report.terminationProtection !== undefined)
     say(`termination protection: ${String(report.terminationProtection)}`);
   if (report.shutdownBehavior !== undefined) say(`shutdown behaviour: ${report.shutdownBehavior}`);

@@ -68,7 +68,11 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
         resource: 'clusternetworkpolicies',
         verbs: ['get', 'create'],
       },
-      { apiGroup: 'cilium.io', resource: 'ciliumnetworkpolicies', verbs: ['get', 'create'] },
+      {
+        apiGroup: 'cilium.io',
+        resource: 'ciliumclusterwidenetworkpolicies',
+        verbs: ['get', 'create'],
+      },
       {
         apiGroup: '',
         resource: 'pods',

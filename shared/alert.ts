@@ -4,12 +4,15 @@
  * notification). Every value from the finding is already CleanText; this module only adds
  * the escaping each sink needs.
  */
-import type { ActionOutcome, Target } from './contracts.js';
+import type { ActionOutcome, EksPodTarget, Target } from './contracts.js';
 import { describeAction, type Evaluation } from './decide.js';
 import type { Finding } from './finding.js';
 import type { ProcessEntry } from './lineage.js';
 import { forSlack, forSubject, slackCode, type CleanText } from './sanitize.js';
-import { networkPolicyName, QUARANTINE_LABEL } from './labels.js';
+import { K8S_NAMESPACE, K8S_POD_NAME, K8S_UID } from './identifiers.js';
+import { networkPolicyName } from './labels.js';
+import { deletePolicyArgv, ec2ReleaseText, unlabelPodArgv } from './release-commands.js';
+import { COMMAND_SEPARATOR, printCommands } from './shell.js';
 
 /** The Chatbot custom-notification document sent to Slack. */
 export interface SlackNotification {
@@ -138,21 +141,38 @@ export function releaseHint(evaluation: Evaluation): string | undefined {
   const { target, finding } = evaluation;
   if (evaluation.decision !== 'contain' || target === null || finding === null) return undefined;
   switch (target.surface) {
-    case 'eks-pod': {
-      const pod = target.podName ?? '<pod>';
-      const steps = [
-        `kubectl -n ${target.namespace} delete networkpolicy ${networkPolicyName(target.podUid ?? '<pod-uid>')}`,
-        `kubectl -n ${target.namespace} label pod ${pod} ${QUARANTINE_LABEL}-`,
-      ];
-      if (evaluation.actions.includes('eks:cordon-node'))
-        steps.push('kubectl uncordon <node of the pod>');
-      return steps.join(' ; ');
-    }
+    case 'eks-pod':
+      return eksReleaseHint(target, evaluation.actions.includes('eks:cordon-node'));
     case 'ecs-task':
       return 'a stopped task cannot be resumed; once the image is trusted again, the service (if any) runs new tasks as usual';
     case 'ec2-instance':
-      return `npm run release -- ec2 ${target.instanceId} (restores each network interface's recorded security groups and termination protection)`;
+      return ec2ReleaseText(target.instanceId);
   }
+}
+
+/**
+ * The kubectl steps for a pod. What the target does not say (the pod's name or uid when it
+ * was found by container id, its node) is a quoted `<placeholder>`: pasted as it is, it is
+ * one argument that names nothing, never shell syntax.
+ */
+function eksReleaseHint(target: EksPodTarget, cordoned: boolean): string {
+  const pod = target.podName ?? '<pod>';
+  const policy = networkPolicyName(target.podUid ?? '<pod-uid>');
+  const printed = printCommands(
+    [
+      ['namespace', K8S_NAMESPACE, target.namespace],
+      ...(target.podName === undefined ? [] : [['pod name', K8S_POD_NAME, pod] as const]),
+      ...(target.podUid === undefined ? [] : [['pod uid', K8S_UID, target.podUid] as const]),
+    ],
+    () => [
+      deletePolicyArgv(target.namespace, policy),
+      unlabelPodArgv(target.namespace, pod),
+      ...(cordoned ? [['kubectl', 'uncordon', '<node of the pod>']] : []),
+    ],
+  );
+  return 'invalid' in printed
+    ? `${printed.invalid}: undo the pod's quarantine by hand`
+    : printed.commands.join(COMMAND_SEPARATOR);
 }
 
 interface ResourceLine {

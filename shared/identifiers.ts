@@ -30,18 +30,35 @@ export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 /** Kubernetes namespace: an RFC 1123 label (at most 63 characters). */
 export const K8S_NAMESPACE = /^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-/** An RFC 1123 subdomain (at most 253 characters): Kubernetes object names such as pods and nodes. */
-const DNS_1123_SUBDOMAIN =
-  /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+/** RFC 1123 subdomain (at most 253 characters): Kubernetes object names, label key prefixes. */
+const DNS1123_SUBDOMAIN_BODY =
+  '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*';
+export const DNS1123_SUBDOMAIN = new RegExp(`^(?=.{1,253}$)${DNS1123_SUBDOMAIN_BODY}$`);
 
-/** Kubernetes pod name. */
-export const K8S_POD_NAME = DNS_1123_SUBDOMAIN;
+/** Kubernetes pod name: an RFC 1123 subdomain. */
+export const K8S_POD_NAME = DNS1123_SUBDOMAIN;
 
 /**
- * Kubernetes node name. Also what may go into a `spec.nodeName=` field selector: a subdomain
- * has no `,`, `=`, `!` or `\\`, the characters a selector would read as syntax.
+ * Kubernetes node name: an RFC 1123 subdomain. Also what may go into a `spec.nodeName=`
+ * field selector: a subdomain has no `,`, `=`, `!` or `\\`, the characters a selector would
+ * read as syntax.
  */
-export const K8S_NODE_NAME = DNS_1123_SUBDOMAIN;
+export const K8S_NODE_NAME = DNS1123_SUBDOMAIN;
+
+/** Kubernetes NetworkPolicy name: an RFC 1123 subdomain. */
+export const K8S_NETWORK_POLICY_NAME = DNS1123_SUBDOMAIN;
+
+// A label name and a non-empty label value share one syntax: at most 63 characters,
+// alphanumeric at both ends, `-`, `_` and `.` inside.
+const LABEL_NAME_BODY = '(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?';
+
+/** Kubernetes label key: an optional RFC 1123 subdomain prefix and `/`, then the name. */
+export const K8S_LABEL_KEY = new RegExp(
+  `^(?:(?=[^/]{1,253}/)${DNS1123_SUBDOMAIN_BODY}/)?${LABEL_NAME_BODY}$`,
+);
+
+/** Kubernetes label value: empty, or the syntax of a label name. */
+export const K8S_LABEL_VALUE = new RegExp(`^(?:${LABEL_NAME_BODY})?$`);
 
 /** Kubernetes object uid (a UUID). */
 export const K8S_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -60,10 +77,45 @@ export const ECS_CLUSTER_ARN =
 export const ECS_TASK_ARN =
   /^arn:(aws(?:-cn|-us-gov)?):ecs:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):task\/(?:([A-Za-z0-9_-]{1,255})\/)?([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
+/** ECS service name: letters, digits, hyphens and underscores, at most 255. */
+export const ECS_SERVICE_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** EC2 security group id. */
+export const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+/** EC2 network interface id. */
+export const NETWORK_INTERFACE_ID = /^eni-[0-9a-f]{8,17}$/;
+
+/** A count as printed in a command: a non-negative decimal integer. */
+export const COUNT = /^(?:0|[1-9]\d{0,9})$/;
+
 /** SHA-256 as lowercase hex. */
 export const SHA256 = /^[0-9a-f]{64}$/;
 
 /** True when `value` is a string that matches `pattern` in full. */
 export function matches(pattern: RegExp, value: unknown): value is string {
   return typeof value === 'string' && pattern.test(value);
+}
+
+/** A value with the syntax it must have, named for a human: `['namespace', K8S_NAMESPACE, ns]`. */
+export type Expected = readonly [what: string, syntax: RegExp, value: unknown];
+
+// Enough of an invalid value to find it; the rest is marked as cut.
+const SHOWN_MAX = 80;
+
+/** How an invalid value is shown: quoted and escaped (JSON), or its type when not a string. */
+function shownValue(value: unknown): string {
+  if (typeof value !== 'string') return `(a ${typeof value})`;
+  const cut = value.length > SHOWN_MAX ? '…' : '';
+  return `${JSON.stringify(value.slice(0, SHOWN_MAX))}${cut}`;
+}
+
+/**
+ * Why the first value that lacks its syntax is refused (`namespace "a;b" is invalid`), or
+ * undefined when every value has it. Attacker text is quoted here; the caller still passes
+ * the reason through `cleanText` before a human sees it.
+ */
+export function invalidAmong(expected: readonly Expected[]): string | undefined {
+  const bad = expected.find(([, syntax, value]) => !matches(syntax, value));
+  return bad === undefined ? undefined : `${bad[0]} ${shownValue(bad[2])} is invalid`;
 }

@@ -8,7 +8,15 @@ import { CORDONED_LABEL, FINDING_ANNOTATION } from '../../shared/labels.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { podRef, type FoundPod } from './find-pod.js';
 import { MERGE_PATCH, isNotFound, type KubeClients } from './kube.js';
-import { kubeFailed, only, settled, type Plan, type StepResult } from './plan.js';
+import {
+  NOTHING_TO_UNDO,
+  kubeFailed,
+  only,
+  settled,
+  undoneBy,
+  type Plan,
+  type StepResult,
+} from './plan.js';
 import { uncordonNode } from './release.js';
 
 const ACTION = 'eks:cordon-node';
@@ -83,17 +91,18 @@ export async function planCordon(
 
   const ours = read.metadata?.labels?.[CORDONED_LABEL] === 'true';
   if (read.spec?.unschedulable === true) {
-    return settled({
-      outcome: outcome(
-        ACTION,
-        'already-contained',
-        `node ${node} is already cordoned${ours ? ' by the responder' : ' (not by the responder: release leaves it cordoned)'}`,
-        { node },
+    return settled(
+      undoneBy(
+        outcome(
+          ACTION,
+          'already-contained',
+          `node ${node} is already cordoned${ours ? ' by the responder' : ' (not by the responder: release leaves it cordoned)'}`,
+          { node },
+        ),
+        // Uncordoning a node someone else cordoned would undo their decision.
+        ours ? uncordonNode(nodeName) : NOTHING_TO_UNDO,
       ),
-      // Uncordoning a node someone else cordoned would undo their decision.
-      release: ours ? uncordonNode(nodeName) : [],
-      notes: [],
-    });
+    );
   }
   if (typeof cordoned !== 'number') return settled(cordoned);
   if (cordoned >= budget) {
@@ -118,15 +127,15 @@ export async function planCordon(
       } catch (error) {
         return only(kubeFailed(ACTION, `patch node ${node}`, error, 'patchNode'));
       }
-      return {
-        outcome: outcome(ACTION, 'contained', `cordoned node ${node}`, {
+      return undoneBy(
+        outcome(ACTION, 'contained', `cordoned node ${node}`, {
           node,
           cordonedNodes: cordoned + 1,
           budget,
         }),
-        release: uncordonNode(nodeName),
-        notes: [cordonNote(node)],
-      };
+        uncordonNode(nodeName),
+        [cordonNote(node)],
+      );
     },
   };
 }

@@ -7,9 +7,10 @@ import type { V1LabelSelector, V1OwnerReference, V1Pod } from '@kubernetes/clien
 import { failedBecause, outcome } from '../../shared/containment.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { DETACHED_LABELS_ANNOTATION } from './annotations.js';
+import { manualRestore, readDetachedRecord, type DetachedRecord } from './detached-record.js';
 import { podRef, type FoundPod } from './find-pod.js';
 import { MERGE_PATCH, isNotFound, type KubeClients } from './kube.js';
-import { kubeFailed, only, settled, type Plan, type StepResult } from './plan.js';
+import { kubeFailed, only, settled, undoneBy, type Plan, type StepResult } from './plan.js';
 import { restoreLabels } from './release.js';
 
 const ACTION = 'eks:detach-from-controller';
@@ -86,22 +87,9 @@ function applied(labels: Labels, change: Readonly<Record<string, string | null>>
 const controllerOf = (pod: V1Pod): V1OwnerReference | undefined =>
   pod.metadata?.ownerReferences?.find((owner) => owner.controller === true);
 
-/** Original values recorded by an earlier detach, or undefined when there was none. */
-function recordedLabels(pod: V1Pod): Record<string, string> | undefined {
-  const recorded = pod.metadata?.annotations?.[DETACHED_LABELS_ANNOTATION];
-  if (recorded === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(recorded);
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(
-      Object.entries(parsed).filter(
-        (entry): entry is [string, string] => typeof entry[1] === 'string',
-      ),
-    );
-  } catch {
-    return {};
-  }
-}
+/** What an earlier detach recorded on the pod (or a forgery of it). */
+const recordOn = (pod: V1Pod): DetachedRecord =>
+  readDetachedRecord(pod.metadata?.annotations?.[DETACHED_LABELS_ANNOTATION]);
 
 const shown = (labels: Labels) =>
   cleanText(
@@ -111,20 +99,23 @@ const shown = (labels: Labels) =>
     'description',
   );
 
-/** Done before: the controller no longer selects the pod (release from the recorded originals). */
-function alreadyDetached(found: FoundPod, detail: string): Plan {
-  const recorded = recordedLabels(found.pod) ?? {};
-  const known = Object.keys(recorded).length > 0;
-  return settled({
-    outcome: outcome(
-      ACTION,
-      'already-contained',
-      detail,
-      known ? { originalLabels: shown(recorded) } : undefined,
+/**
+ * Done before: the controller no longer selects the pod (release from the recorded
+ * originals). An invalid record is said so in the detail too: its restore is manual.
+ */
+function alreadyDetached(found: FoundPod, detail: string, record = recordOn(found.pod)): Plan {
+  const undo = restoreLabels(found.namespace, found.name, record);
+  return settled(
+    undoneBy(
+      outcome(
+        ACTION,
+        'already-contained',
+        record.kind === 'invalid' ? `${detail}; ${manualRestore(record.reason)}` : detail,
+        record.kind === 'labels' ? { originalLabels: shown(record.labels) } : undefined,
+      ),
+      undo,
     ),
-    release: known ? restoreLabels(found.namespace, found.name, recorded) : [],
-    notes: [],
-  });
+  );
 }
 
 /**
@@ -138,10 +129,12 @@ export async function planDetach(kube: KubeClients, found: FoundPod): Promise<Pl
   const owner = controllerOf(found.pod);
   if (owner === undefined) {
     // A ReplicaSet releases (drops the owner reference of) a pod it no longer selects.
-    return recordedLabels(found.pod) !== undefined
+    const record = recordOn(found.pod);
+    return record.kind !== 'none'
       ? alreadyDetached(
           found,
           `pod ${ref} was relabelled out of its controller's selector and released by it`,
+          record,
         )
       : settled(
           outcome(ACTION, 'skipped', `pod ${ref} has no controller: nothing would replace it`),
@@ -219,17 +212,19 @@ export async function planDetach(kube: KubeClients, found: FoundPod): Promise<Pl
         return only(kubeFailed(ACTION, `patch pod ${ref}`, error, 'patchNamespacedPod'));
       }
       return {
-        outcome: outcome(
-          ACTION,
-          'contained',
-          `relabelled pod ${ref} out of the selector of ${ownerRef}`,
-          evidence,
+        ...undoneBy(
+          outcome(
+            ACTION,
+            'contained',
+            `relabelled pod ${ref} out of the selector of ${ownerRef}`,
+            evidence,
+          ),
+          restoreLabels(found.namespace, found.name, { kind: 'labels', labels: original }),
+          [
+            `${ownerRef} starts a replacement for pod ${ref} from the same template and image (it may be exploitable the same way); Services that selected the pod by the relabelled labels no longer send it traffic`,
+          ],
         ),
-        release: restoreLabels(found.namespace, found.name, original),
         labelsAfter: applied(labels, change),
-        notes: [
-          `${ownerRef} starts a replacement for pod ${ref} from the same template and image (it may be exploitable the same way); Services that selected the pod by the relabelled labels no longer send it traffic`,
-        ],
       };
     },
   };

@@ -16,14 +16,19 @@ import {
 } from '@kubernetes/client-node';
 
 /**
- * The groups of the cluster-scoped deny tiers (ClusterNetworkPolicy of the VPC CNI and of
- * the Kubernetes network-policy API; `policy-tier.ts` has their versions).
+ * The cluster-scoped deny tiers, as `group/resource`: the ClusterNetworkPolicy of the VPC
+ * CNI and of the Kubernetes network-policy API, and Cilium's clusterwide policy
+ * (`policy-tier.ts` has their versions and shapes).
  */
-export const CLUSTER_TIER_GROUPS = ['networking.k8s.aws', 'policy.networking.k8s.io'] as const;
+export const TIER_RESOURCES = [
+  'networking.k8s.aws/clusternetworkpolicies',
+  'policy.networking.k8s.io/clusternetworkpolicies',
+  'cilium.io/ciliumclusterwidenetworkpolicies',
+] as const;
 
 /**
  * Every Kubernetes method the function calls, with the RBAC rule it needs. A custom-object
- * method needs one rule per group it is called for; API discovery (`getAPIResources`)
+ * method needs one rule per resource it is called for; API discovery (`getAPIResources`)
  * needs none: every authenticated user may read it (the default system:discovery role).
  */
 export const KUBE_CALLS = {
@@ -51,38 +56,24 @@ export const KUBE_CALLS = {
   listNode: { apiGroup: '', resource: 'nodes', verb: 'list' },
   patchNode: { apiGroup: '', resource: 'nodes', verb: 'patch' },
   readNamespacedReplicaSet: { apiGroup: 'apps', resource: 'replicasets', verb: 'get' },
-  getAPIResources: { apiGroup: [], resource: 'API discovery', verb: 'get' },
-  createClusterCustomObject: {
-    apiGroup: CLUSTER_TIER_GROUPS,
-    resource: 'clusternetworkpolicies',
-    verb: 'create',
-  },
-  getClusterCustomObject: {
-    apiGroup: CLUSTER_TIER_GROUPS,
-    resource: 'clusternetworkpolicies',
-    verb: 'get',
-  },
-  createNamespacedCustomObject: {
-    apiGroup: ['cilium.io'],
-    resource: 'ciliumnetworkpolicies',
-    verb: 'create',
-  },
-  getNamespacedCustomObject: {
-    apiGroup: ['cilium.io'],
-    resource: 'ciliumnetworkpolicies',
-    verb: 'get',
-  },
+  getAPIResources: { resources: [], verb: 'get' },
+  createClusterCustomObject: { resources: TIER_RESOURCES, verb: 'create' },
+  getClusterCustomObject: { resources: TIER_RESOURCES, verb: 'get' },
 } as const satisfies Record<
   string,
-  { apiGroup: string | readonly string[]; resource: string; verb: string }
+  | { apiGroup: string; resource: string; verb: string }
+  /** A custom-object method: one rule per `group/resource` it is called for. */
+  | { resources: readonly string[]; verb: string }
 >;
 export type KubeCall = keyof typeof KUBE_CALLS;
 
 /** `group/resource/verb` for every RBAC rule a call needs (none for API discovery). */
 export function rulesOf(call: KubeCall): string[] {
-  const { apiGroup, resource, verb } = KUBE_CALLS[call];
-  const groups: readonly string[] = typeof apiGroup === 'string' ? [apiGroup] : apiGroup;
-  return groups.map((group) => `${group}/${resource}/${verb}`);
+  const rule: { verb: string } & (
+    { apiGroup: string; resource: string } | { resources: readonly string[] }
+  ) = KUBE_CALLS[call];
+  const resources = 'resources' in rule ? rule.resources : [`${rule.apiGroup}/${rule.resource}`];
+  return resources.map((resource) => `${resource}/${rule.verb}`);
 }
 
 /** Calls of the typed clients (every typed client also has a `getAPIResources` of its own). */
@@ -113,8 +104,10 @@ export function kubeClients(kc: KubeConfig): KubeClients {
 export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** `verb resource`, as Kubernetes names a permission in a 403 (`patch pods`). */
-export const permissionOf = (call: KubeCall): string =>
-  `${KUBE_CALLS[call].verb} ${KUBE_CALLS[call].resource}`;
+export function permissionOf(call: KubeCall): string {
+  const names = rulesOf(call).map((rule) => rule.split('/')[1]);
+  return `${KUBE_CALLS[call].verb} ${[...new Set(names)].join(' or ') || 'API discovery'}`;
+}
 
 /** The fields of a Kubernetes `Status` body worth showing. */
 interface KubeStatus {

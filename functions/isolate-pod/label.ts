@@ -8,7 +8,7 @@ import { cleanText } from '../../shared/sanitize.js';
 import { CONTAINED_AT_ANNOTATION } from './annotations.js';
 import { podRef, type FoundPod } from './find-pod.js';
 import { MERGE_PATCH, type KubeClients } from './kube.js';
-import { kubeFailed, only, settled, type Plan, type StepResult } from './plan.js';
+import { kubeFailed, only, settled, undoneBy, type Plan, type StepResult } from './plan.js';
 import { unlabelPod } from './release.js';
 
 const ACTION = 'eks:label-pod';
@@ -48,19 +48,20 @@ const evidenceOf = (found: FoundPod) => ({
 /** Plan the label: nothing to do when it is there, else one merge patch. */
 export function planLabel(kube: KubeClients, found: FoundPod, findingId: string, now: Date): Plan {
   const ref = podRef(found);
-  const release = unlabelPod(found.namespace, found.name);
+  const undo = unlabelPod(found.namespace, found.name);
   if (isLabelled(found)) {
     const by = cleanText(found.pod.metadata?.annotations?.[FINDING_ANNOTATION] ?? '', 'short');
-    return settled({
-      outcome: outcome(
-        ACTION,
-        'already-contained',
-        `pod ${ref} already carries ${QUARANTINE_LABEL}=${found.uid} (finding ${by})`,
-        evidenceOf(found),
+    return settled(
+      undoneBy(
+        outcome(
+          ACTION,
+          'already-contained',
+          `pod ${ref} already carries ${QUARANTINE_LABEL}=${found.uid} (finding ${by})`,
+          evidenceOf(found),
+        ),
+        undo,
       ),
-      release,
-      notes: [],
-    });
+    );
   }
   return {
     kind: 'write',
@@ -78,16 +79,15 @@ export function planLabel(kube: KubeClients, found: FoundPod, findingId: string,
       } catch (error) {
         return only(kubeFailed(ACTION, `patch pod ${ref}`, error, 'patchNamespacedPod'));
       }
-      return {
-        outcome: outcome(
+      return undoneBy(
+        outcome(
           ACTION,
           'contained',
           `labelled pod ${ref} ${QUARANTINE_LABEL}=${found.uid}, annotated with the finding id`,
           evidenceOf(found),
         ),
-        release,
-        notes: [],
-      };
+        undo,
+      );
     },
   };
 }

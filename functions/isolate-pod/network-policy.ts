@@ -12,7 +12,7 @@ import { FINDING_ANNOTATION, QUARANTINE_LABEL, networkPolicyName } from '../../s
 import { cleanText } from '../../shared/sanitize.js';
 import { podRef, type FoundPod } from './find-pod.js';
 import { isAlreadyExists, isNotFound, type KubeClients } from './kube.js';
-import { kubeFailed, only, settled, type Plan, type StepResult } from './plan.js';
+import { kubeFailed, only, settled, undoneBy, type Plan, type StepResult } from './plan.js';
 import { deletePolicy } from './release.js';
 
 const ACTION = 'eks:isolate-pod-network';
@@ -134,16 +134,18 @@ function judgeExisting(
     };
   }
   return {
-    result: hostNetworkCaveat(found, {
-      outcome: outcome(
-        ACTION,
-        'already-contained',
-        `NetworkPolicy ${found.namespace}/${name} already denies all ingress and egress of pod ${podRef(found)}`,
-        evidence(found, desired),
+    result: hostNetworkCaveat(
+      found,
+      undoneBy(
+        outcome(
+          ACTION,
+          'already-contained',
+          `NetworkPolicy ${found.namespace}/${name} already denies all ingress and egress of pod ${podRef(found)}`,
+          evidence(found, desired),
+        ),
+        deletePolicy(found.namespace, name),
       ),
-      release: deletePolicy(found.namespace, name),
-      notes: [],
-    }),
+    ),
     policyInPlace: true,
   };
 }
@@ -222,16 +224,18 @@ async function create(
     return judgeExisting(found, read.policy, desired);
   }
   return {
-    result: hostNetworkCaveat(found, {
-      outcome: outcome(
-        ACTION,
-        'contained',
-        `created NetworkPolicy ${found.namespace}/${name}: no ingress, ${desired.spec?.egress ? 'egress to cluster DNS only' : 'no egress'} for pod ${podRef(found)}`,
-        evidence(found, desired),
+    result: hostNetworkCaveat(
+      found,
+      undoneBy(
+        outcome(
+          ACTION,
+          'contained',
+          `created NetworkPolicy ${found.namespace}/${name}: no ingress, ${desired.spec?.egress ? 'egress to cluster DNS only' : 'no egress'} for pod ${podRef(found)}`,
+          evidence(found, desired),
+        ),
+        deletePolicy(found.namespace, name),
       ),
-      release: deletePolicy(found.namespace, name),
-      notes: [],
-    }),
+    ),
     policyInPlace: true,
   };
 }
@@ -285,7 +289,7 @@ export function isolationWithoutLabel(
         retryable,
       ),
       release: attempt.result.release,
-      notes: [],
+      notes: attempt.result.notes,
     };
   }
   return only(

@@ -16,6 +16,18 @@ export interface StepResult {
   labelsAfter?: Readonly<Record<string, string>>;
 }
 
+/** What undoes a step: the commands, or a note saying what to undo by hand and why. */
+export type Undo = Pick<StepResult, 'release' | 'notes'>;
+
+export const NOTHING_TO_UNDO: Undo = { release: [], notes: [] };
+
+/** A step's result with what undoes it; a note about a manual undo comes first. */
+export const undoneBy = (
+  result: ActionOutcome,
+  undo: Undo,
+  notes: readonly string[] = [],
+): StepResult => ({ outcome: result, release: undo.release, notes: [...undo.notes, ...notes] });
+
 /** An action after its reads: either its outcome is known, or one write remains. */
 export type Plan =
   | { kind: 'settled'; result: StepResult }

@@ -6,7 +6,7 @@
  *   agent (VPC CNI 1.21 and later), Admin tier.
  * - `policy.networking.k8s.io/v1alpha2` ClusterNetworkPolicy: the Kubernetes network-policy
  *   API (Calico 3.32 and later, among others), Admin tier.
- * - `cilium.io/v2` CiliumNetworkPolicy deny rules, which win over every allow.
+ * - `cilium.io/v2` CiliumClusterwideNetworkPolicy deny rules, which win over every allow.
  * Which of them the cluster serves is learnt through API discovery, never assumed; a
  * cluster that serves none gets none, and the NetworkPolicy check alone decides.
  *
@@ -18,6 +18,7 @@ import { FINDING_ANNOTATION, QUARANTINE_LABEL, networkPolicyName } from '../../s
 import { isAlreadyExists, isNotFound, type KubeClients } from './kube.js';
 import type { FoundPod } from './find-pod.js';
 import type { StepResult } from './plan.js';
+import { deleteTierDeny } from './release.js';
 import type { TierCoverage } from './policy-bypass.js';
 import { kubeFailed } from './plan.js';
 
@@ -30,6 +31,8 @@ const KUBE_DNS = {
   namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
+/** The label Cilium gives every endpoint with its pod's namespace. */
+const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
 /** Every address, both families: covers pods too (a pod's address is in it). */
 const EVERY_NETWORK = ['0.0.0.0/0', '::/0'];
 /**
@@ -45,8 +48,6 @@ export interface TierKind {
   version: string;
   plural: string;
   kind: string;
-  /** Namespaced (Cilium) or cluster-scoped (the ClusterNetworkPolicy kinds). */
-  namespaced: boolean;
   coverage: Exclude<TierCoverage, 'none'>;
   /** The object that denies everything for the pod, except cluster DNS when allowed. */
   body: (found: FoundPod, findingId: string, allowDnsEgress: boolean) => Body;
@@ -54,10 +55,10 @@ export interface TierKind {
   caveat?: (allowDnsEgress: boolean) => string | undefined;
 }
 
-function metadata(found: FoundPod, findingId: string, namespaced: boolean): Body {
+/** Cluster-scoped, like every tier object: out of reach of the pod's namespace owner. */
+function metadata(found: FoundPod, findingId: string): Body {
   return {
     name: networkPolicyName(found.uid),
-    ...(namespaced ? { namespace: found.namespace } : {}),
     labels: { [QUARANTINE_LABEL]: found.uid },
     annotations: { [FINDING_ANNOTATION]: findingId },
   };
@@ -83,7 +84,7 @@ function clusterNetworkPolicy(
   return (found, findingId, allowDnsEgress) => ({
     apiVersion,
     kind: 'ClusterNetworkPolicy',
-    metadata: metadata(found, findingId, false),
+    metadata: metadata(found, findingId),
     spec: {
       tier: 'Admin',
       priority: TOP_PRIORITY,
@@ -117,7 +118,6 @@ export const TIER_KINDS: readonly TierKind[] = [
     version: 'v1alpha1',
     plural: 'clusternetworkpolicies',
     kind: 'ClusterNetworkPolicy',
-    namespaced: false,
     coverage: 'pod-peers-and-all-egress',
     body: clusterNetworkPolicy('networking.k8s.aws/v1alpha1', [
       { portNumber: { protocol: 'UDP', port: 53 } },
@@ -129,7 +129,6 @@ export const TIER_KINDS: readonly TierKind[] = [
     version: 'v1alpha2',
     plural: 'clusternetworkpolicies',
     kind: 'ClusterNetworkPolicy',
-    namespaced: false,
     coverage: 'pod-peers-and-all-egress',
     body: clusterNetworkPolicy('policy.networking.k8s.io/v1alpha2', [
       { udp: { destinationPort: { number: 53 } } },
@@ -139,23 +138,29 @@ export const TIER_KINDS: readonly TierKind[] = [
   {
     group: 'cilium.io',
     version: 'v2',
-    plural: 'ciliumnetworkpolicies',
-    kind: 'CiliumNetworkPolicy',
-    namespaced: true,
+    plural: 'ciliumclusterwidenetworkpolicies',
+    kind: 'CiliumClusterwideNetworkPolicy',
     coverage: 'everything',
+    // Clusterwide, not a namespaced CiliumNetworkPolicy: whoever controls the pod's
+    // namespace (maybe the attacker) cannot delete it.
     body: (found, findingId) => ({
       apiVersion: 'cilium.io/v2',
-      kind: 'CiliumNetworkPolicy',
-      metadata: metadata(found, findingId, true),
+      kind: 'CiliumClusterwideNetworkPolicy',
+      metadata: metadata(found, findingId),
       spec: {
-        endpointSelector: { matchLabels: { [QUARANTINE_LABEL]: found.uid } },
+        endpointSelector: {
+          matchLabels: {
+            [QUARANTINE_LABEL]: found.uid,
+            [CILIUM_NAMESPACE_LABEL]: found.namespace,
+          },
+        },
         ingressDeny: [{ fromEntities: ['all'] }],
         egressDeny: [{ toEntities: ['all'] }],
       },
     }),
     caveat: (allowDnsEgress) =>
       allowDnsEgress
-        ? 'Cilium deny rules win over every allow, so the CiliumNetworkPolicy denies cluster DNS too (eks.allowDnsEgress cannot apply there)'
+        ? 'Cilium deny rules win over every allow, so the CiliumClusterwideNetworkPolicy denies cluster DNS too (eks.allowDnsEgress cannot apply there)'
         : undefined,
   },
 ];
@@ -208,7 +213,7 @@ export interface PlacedTier {
 export type TierPlacement = { placed: PlacedTier } | { failed: string };
 
 const describe = (tier: TierKind, found: FoundPod): string =>
-  `${tier.kind} ${tier.namespaced ? `${found.namespace}/` : ''}${networkPolicyName(found.uid)} (${tier.group}/${tier.version})`;
+  `${tier.kind} ${networkPolicyName(found.uid)} (${tier.group}/${tier.version})`;
 
 /** Whether an object of that name is the responder's deny for this pod. */
 const isOurs = (object: unknown, found: FoundPod): boolean =>
@@ -225,14 +230,14 @@ async function readTierObject(
   const where = { group: tier.group, version: tier.version, plural: tier.plural };
   const name = networkPolicyName(found.uid);
   try {
-    const object: unknown = tier.namespaced
-      ? await kube.custom.getNamespacedCustomObject({ ...where, namespace: found.namespace, name })
-      : await kube.custom.getClusterCustomObject({ ...where, name });
+    const object: unknown = await kube.custom.getClusterCustomObject({ ...where, name });
     return { object };
   } catch (error) {
     if (isNotFound(error)) return { object: undefined };
-    const call = tier.namespaced ? 'getNamespacedCustomObject' : 'getClusterCustomObject';
-    return { failed: kubeFailed(ACTION, `get ${describe(tier, found)}`, error, call).detail };
+    return {
+      failed: kubeFailed(ACTION, `get ${describe(tier, found)}`, error, 'getClusterCustomObject')
+        .detail,
+    };
   }
 }
 
@@ -263,20 +268,12 @@ export async function placeTierDeny(
   const body = tier.body(found, findingId, allowDnsEgress);
   const where = { group: tier.group, version: tier.version, plural: tier.plural };
   try {
-    if (tier.namespaced) {
-      await kube.custom.createNamespacedCustomObject({
-        ...where,
-        namespace: found.namespace,
-        body,
-      });
-    } else {
-      await kube.custom.createClusterCustomObject({ ...where, body });
-    }
+    await kube.custom.createClusterCustomObject({ ...where, body });
     return { placed: { tier, name: networkPolicyName(found.uid) } };
   } catch (error) {
     if (!isAlreadyExists(error)) {
-      const call = tier.namespaced ? 'createNamespacedCustomObject' : 'createClusterCustomObject';
-      return { failed: kubeFailed(ACTION, `create ${describe(tier, found)}`, error, call).detail };
+      const step = `create ${describe(tier, found)}`;
+      return { failed: kubeFailed(ACTION, step, error, 'createClusterCustomObject').detail };
     }
   }
   const read = await readTierObject(kube, tier, found);
@@ -306,13 +303,6 @@ export function reliedCoverage(tiers: readonly TierKind[]): TierCoverage {
       'everything',
     );
 }
-
-/** The kubectl command that removes a placed tier object. */
-export const tierReleaseCommand = (placed: PlacedTier, found: FoundPod): string[] => [
-  placed.tier.namespaced
-    ? `kubectl -n ${found.namespace} delete ${qualifiedResource(placed.tier)} ${placed.name}`
-    : `kubectl delete ${qualifiedResource(placed.tier)} ${placed.name}`,
-];
 
 /** Place the deny of every tier the cluster serves, side by side. */
 export function placeTierDenies(
@@ -347,8 +337,10 @@ export function withTierDenies(
 ): StepResult {
   const placed = placements.flatMap((p) => ('placed' in p ? [p.placed] : []));
   const failed = placements.flatMap((p) => ('failed' in p ? [p.failed] : []));
+  const undo = placed.map((p) => deleteTierDeny(qualifiedResource(p.tier), p.name));
   const notes = [
     ...(placed.length > 0 ? [TIER_NOTE] : []),
+    ...undo.flatMap((u) => u.notes),
     ...placed.flatMap(({ tier }) => tier.caveat?.(allowDnsEgress) ?? []),
     ...failed.map((reason) => `no deny above NetworkPolicies from ${reason}`),
     ...discovery.unknown.map(
@@ -366,7 +358,7 @@ export function withTierDenies(
         };
   return {
     outcome: { ...step.outcome, ...(evidence ? { evidence } : {}) },
-    release: [...placed.flatMap((p) => tierReleaseCommand(p, found)), ...step.release],
+    release: [...undo.flatMap((u) => u.release), ...step.release],
     notes: [...step.notes, ...notes],
   };
 }

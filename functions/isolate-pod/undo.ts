@@ -3,7 +3,7 @@
  * what the responder recorded on the objects themselves: the pod's quarantine label and
  * annotations, the relabelled controller labels, the node's cordon label. The responder's
  * own RBAC cannot do this (it may not delete NetworkPolicies), by design. Denies placed in
- * a tier above NetworkPolicies (ClusterNetworkPolicy, CiliumNetworkPolicy) go too.
+ * a tier above NetworkPolicies (ClusterNetworkPolicy, CiliumClusterwideNetworkPolicy) go too.
  */
 import {
   CoreV1Api,
@@ -18,7 +18,10 @@ import {
   networkPolicyName,
 } from '../../shared/labels.js';
 import { describeError } from '../../shared/containment.js';
+import { K8S_NODE_NAME, K8S_UID } from '../../shared/identifiers.js';
+import { cleanText } from '../../shared/sanitize.js';
 import { CONTAINED_AT_ANNOTATION, DETACHED_LABELS_ANNOTATION } from './annotations.js';
+import { manualRestore, readDetachedRecord } from './detached-record.js';
 import { MERGE_PATCH, isNotFound } from './kube.js';
 import { TIER_KINDS, type TierKind } from './policy-tier.js';
 
@@ -30,21 +33,6 @@ export interface UndoReport {
   pod: string;
   steps: string[];
   problems: string[];
-}
-
-/** Original label values saved when the pod was detached from its controller, if valid. */
-function detachedLabels(annotation: string | undefined): Record<string, string> | undefined {
-  if (annotation === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(annotation);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    const entries = Object.entries(parsed);
-    return entries.every(([, value]) => typeof value === 'string')
-      ? Object.fromEntries(entries)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function step(
@@ -70,24 +58,14 @@ async function undoTierDeny(
   report: UndoReport,
   custom: CustomObjectsApi,
   tier: TierKind,
-  namespace: string,
   uid: string,
 ): Promise<void> {
   const name = networkPolicyName(uid);
-  const where = {
-    group: tier.group,
-    version: tier.version,
-    plural: tier.plural,
-    name,
-    ...(tier.namespaced ? { namespace } : {}),
-  };
+  const where = { group: tier.group, version: tier.version, plural: tier.plural, name };
   const label = `${tier.kind} ${name} (${tier.group}/${tier.version})`;
   let object: unknown;
   try {
-    object =
-      where.namespace === undefined
-        ? await custom.getClusterCustomObject(where)
-        : await custom.getNamespacedCustomObject({ ...where, namespace: where.namespace });
+    object = await custom.getClusterCustomObject(where);
   } catch (error) {
     if (!isNotFound(error)) report.problems.push(`get ${label}: ${describeError(error).summary}`);
     return;
@@ -97,11 +75,7 @@ async function undoTierDeny(
     report.problems.push(`${label} is not the responder's for this pod: left in place`);
     return;
   }
-  await step(report, `deleted ${label}`, () =>
-    where.namespace === undefined
-      ? custom.deleteClusterCustomObject(where)
-      : custom.deleteNamespacedCustomObject({ ...where, namespace: where.namespace }),
-  );
+  await step(report, `deleted ${label}`, () => custom.deleteClusterCustomObject(where));
 }
 
 /** Release the quarantined pod `namespace/pod` in the kubeconfig's current cluster. */
@@ -116,9 +90,17 @@ export async function undoPodQuarantine(
   const uid = pod.metadata?.uid ?? '';
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
-  if (labels[QUARANTINE_LABEL] !== uid) {
+  if (!K8S_UID.test(uid) || labels[QUARANTINE_LABEL] !== uid) {
     throw new UndoError(
       `pod ${namespace}/${podName} carries no quarantine label of the responder: nothing to release`,
+    );
+  }
+  // Checked before anything changes: refusing here leaves the quarantine whole, and the
+  // operator can put the labels back by hand, drop the record and run release again.
+  const record = readDetachedRecord(annotations[DETACHED_LABELS_ANNOTATION]);
+  if (record.kind === 'invalid') {
+    throw new UndoError(
+      `pod ${namespace}/${podName}: ${cleanText(manualRestore(record.reason), 'description')}, remove the annotation ${DETACHED_LABELS_ANNOTATION} and run release again (nothing was changed)`,
     );
   }
   const report: UndoReport = { pod: `${namespace}/${podName}`, steps: [], problems: [] };
@@ -127,9 +109,9 @@ export async function undoPodQuarantine(
     networking.deleteNamespacedNetworkPolicy({ name: policy, namespace }),
   );
   const custom = kc.makeApiClient(CustomObjectsApi);
-  for (const tier of TIER_KINDS) await undoTierDeny(report, custom, tier, namespace, uid);
+  for (const tier of TIER_KINDS) await undoTierDeny(report, custom, tier, uid);
 
-  const restored = detachedLabels(annotations[DETACHED_LABELS_ANNOTATION]) ?? {};
+  const restored = record.kind === 'labels' ? record.labels : {};
   // Merge patch: null removes a key. The controller labels come back last, so the
   // ReplicaSet re-adopts a pod that is no longer isolated.
   const patch = {
@@ -149,7 +131,14 @@ export async function undoPodQuarantine(
   );
 
   const nodeName = pod.spec?.nodeName;
-  if (nodeName) {
+  // The name is the API server's; checked anyway, as it is printed in the report.
+  if (nodeName !== undefined && !K8S_NODE_NAME.test(nodeName)) {
+    report.problems.push(
+      cleanText(
+        `node name ${JSON.stringify(nodeName)} is invalid: check the node's cordon by hand`,
+      ),
+    );
+  } else if (nodeName) {
     const node = await core.readNode({ name: nodeName }).catch(() => undefined);
     const cordonedForThisFinding =
       node?.metadata?.labels?.[CORDONED_LABEL] !== undefined &&

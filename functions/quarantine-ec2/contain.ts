@@ -7,6 +7,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeAction } from '../../shared/decide.js';
+import { ec2ReleaseText } from '../../shared/release-commands.js';
 import {
   failedBecause,
   failedOutcome,
@@ -35,9 +36,6 @@ export interface Ec2Deps {
 }
 
 type Request = RequestFor<'ec2-instance'>;
-
-const releaseCommand = (instanceId: string) =>
-  `npm run release -- ec2 ${instanceId} (restores each network interface's recorded security groups, termination protection and shutdown behaviour)`;
 
 /** Why the instance must not be touched, or undefined when it may be. */
 function reasonToSkip(request: Request, facts: InstanceFacts, region: string): string | undefined {
@@ -107,7 +105,7 @@ const result = (
   release: outcomes.some(
     (o) => o.status === 'contained' || o.status === 'already-contained' || o.status === 'failed',
   )
-    ? releaseCommand(request.target.instanceId)
+    ? ec2ReleaseText(request.target.instanceId)
     : undefined,
 });
 

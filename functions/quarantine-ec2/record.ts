@@ -3,6 +3,7 @@
  * the original security groups of each network interface (on that interface), and the
  * instance's original termination protection and shutdown behaviour (on the instance).
  */
+import { SECURITY_GROUP_ID } from '../../shared/identifiers.js';
 
 export const TAG_PREFIX = 'guardduty-responder:';
 export const TAG = {
@@ -27,7 +28,6 @@ export const originalGroupsKey = (chunk: number): string =>
   chunk === 0 ? `${TAG_PREFIX}original-groups` : `${TAG_PREFIX}original-groups-${chunk + 1}`;
 
 const TAG_VALUE_MAX = 256;
-const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 
 export interface Tag {
   Key: string;
@@ -56,7 +56,7 @@ export function decodeOriginalGroups(
     ids.push(...(byKey.get(originalGroupsKey(chunk)) ?? '').split(',').filter(Boolean));
   }
   // A tampered record must not make release attach arbitrary text as a group id.
-  return ids.every((id) => GROUP_ID.test(id)) ? ids : undefined;
+  return ids.every((id) => SECURITY_GROUP_ID.test(id)) ? ids : undefined;
 }
 
 /** Every record key an interface may carry (for removal on release). */

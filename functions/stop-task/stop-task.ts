@@ -15,7 +15,9 @@ import {
   type RequestFor,
 } from '../../shared/containment.js';
 import type { ActionId, ActionOutcome, ContainmentResult } from '../../shared/contracts.js';
+import { COUNT, ECS_CLUSTER_ARN, ECS_SERVICE_NAME, REGION } from '../../shared/identifiers.js';
 import { cleanText } from '../../shared/sanitize.js';
+import { printCommands } from '../../shared/shell.js';
 import { captureTask } from './capture.js';
 import type { TaskContext } from './context.js';
 import { describeTarget } from './ecs-reads.js';
@@ -35,6 +37,7 @@ import {
   runsOnContainerInstance,
   serviceMembership,
   stopStateOf,
+  type EcsTaskRequest,
 } from './task-facts.js';
 
 /** SDK attempts (throttling, 5xx) before an outcome is reported as failed and retryable. */
@@ -166,6 +169,38 @@ function logNote(logs: readonly LogLocation[]): string | undefined {
   return `container logs: ${logs.map(describeLogLocation).join('; ')}`;
 }
 
+/** How to give the service its desired count back; the command comes last on the line. */
+export function restoreService(request: EcsTaskRequest, service: string, count: number): string {
+  const { region, target } = request;
+  const desiredCount = String(count);
+  const printed = printCommands(
+    [
+      ['region', REGION, region],
+      ['cluster ARN', ECS_CLUSTER_ARN, target.clusterArn],
+      ['service name', ECS_SERVICE_NAME, service],
+      ['desired count', COUNT, desiredCount],
+    ],
+    () => [
+      [
+        'aws',
+        'ecs',
+        'update-service',
+        '--region',
+        region,
+        '--cluster',
+        target.clusterArn,
+        '--service',
+        service,
+        '--desired-count',
+        desiredCount,
+      ],
+    ],
+  );
+  return 'invalid' in printed
+    ? `${printed.invalid}: restore the service's desired count to ${desiredCount} by hand`
+    : `restore the service: ${printed.commands.join('')}`;
+}
+
 function releaseText(
   ctx: TaskContext,
   stop: ActionOutcome | undefined,
@@ -178,10 +213,7 @@ function releaseText(
     );
   }
   if (scale?.previousDesiredCount !== undefined && scale.serviceName !== undefined) {
-    const { region, target } = ctx.request;
-    steps.push(
-      `restore the service: aws ecs update-service --region ${region} --cluster ${target.clusterArn} --service ${scale.serviceName} --desired-count ${scale.previousDesiredCount}`,
-    );
+    steps.push(restoreService(ctx.request, scale.serviceName, scale.previousDesiredCount));
   }
   return steps.length > 0 ? steps.join('; ') : undefined;
 }

@@ -4,7 +4,7 @@
  */
 import type { Container, Tag, Task } from '@aws-sdk/client-ecs';
 import type { RequestFor } from '../../shared/containment.js';
-import { ECS_CLUSTER_ARN, ECS_TASK_ARN } from '../../shared/identifiers.js';
+import { ECS_CLUSTER_ARN, ECS_SERVICE_NAME, ECS_TASK_ARN } from '../../shared/identifiers.js';
 import { cleanText } from '../../shared/sanitize.js';
 
 export type EcsTaskRequest = RequestFor<'ecs-task'>;
@@ -20,9 +20,6 @@ export const QUARANTINE_TAGS = {
 
 /** ECS refuses a StopTask reason longer than this. */
 export const STOP_REASON_LIMIT = 255;
-
-/** ECS service names: letters, digits, hyphens and underscores, at most 255. */
-const SERVICE_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 
 export interface TaskArnParts {
   partition: string;
@@ -163,7 +160,7 @@ export type ServiceMembership =
  */
 export function serviceMembership(task: Task): ServiceMembership {
   const name = /^service:(.+)$/.exec(task.group ?? '')?.[1];
-  if (name !== undefined && SERVICE_NAME.test(name)) return { kind: 'service', name };
+  if (name !== undefined && ECS_SERVICE_NAME.test(name)) return { kind: 'service', name };
   if (task.startedBy?.startsWith('ecs-svc/')) {
     return { kind: 'deployment', startedBy: task.startedBy };
   }

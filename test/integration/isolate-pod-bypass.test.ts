@@ -326,7 +326,13 @@ describe.skipIf(skipReason())(
           'ClusterNetworkPolicy',
           'Cluster',
         ),
-        crd('cilium.io', 'v2', 'ciliumnetworkpolicies', 'CiliumNetworkPolicy', 'Namespaced'),
+        crd(
+          'cilium.io',
+          'v2',
+          'ciliumclusterwidenetworkpolicies',
+          'CiliumClusterwideNetworkPolicy',
+          'Cluster',
+        ),
       ];
       let extensions: ApiextensionsV1Api;
       let custom: CustomObjectsApi;
@@ -372,7 +378,7 @@ describe.skipIf(skipReason())(
           const uid = pod.metadata!.uid!;
           const name = networkPolicyName(uid);
           expect(outcome.evidence?.tierDeny).toBe(
-            `ClusterNetworkPolicy ${name} (networking.k8s.aws/v1alpha1), CiliumNetworkPolicy ${withAllows}/${name} (cilium.io/v2)`,
+            `ClusterNetworkPolicy ${name} (networking.k8s.aws/v1alpha1), CiliumClusterwideNetworkPolicy ${name} (cilium.io/v2)`,
           );
           const cnp = (await custom.getClusterCustomObject({
             group: 'networking.k8s.aws',
@@ -385,11 +391,10 @@ describe.skipIf(skipReason())(
             priority: 0,
             subject: { pods: { podSelector: { matchLabels: { [QUARANTINE_LABEL]: uid } } } },
           });
-          const cilium = (await custom.getNamespacedCustomObject({
+          const cilium = (await custom.getClusterCustomObject({
             group: 'cilium.io',
             version: 'v2',
-            plural: 'ciliumnetworkpolicies',
-            namespace: withAllows,
+            plural: 'ciliumclusterwidenetworkpolicies',
             name,
           })) as { spec: Record<string, unknown> };
           expect(cilium.spec).toMatchObject({ egressDeny: [{ toEntities: ['all'] }] });
@@ -413,7 +418,7 @@ describe.skipIf(skipReason())(
           expect(report.steps).toEqual(
             expect.arrayContaining([
               `deleted ClusterNetworkPolicy ${name} (networking.k8s.aws/v1alpha1)`,
-              `deleted CiliumNetworkPolicy ${name} (cilium.io/v2)`,
+              `deleted CiliumClusterwideNetworkPolicy ${name} (cilium.io/v2)`,
             ]),
           );
           expect(

@@ -39,7 +39,11 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 // Verbs the responder may ever hold; `create` only for its network policies (the
 // namespaced one and the deny in a tier above them).
 const NARROW_VERBS = ['get', 'list', 'patch', 'create'];
-const NETWORK_POLICY_KINDS = ['networkpolicies', 'clusternetworkpolicies', 'ciliumnetworkpolicies'];
+const NETWORK_POLICY_KINDS = [
+  'networkpolicies',
+  'clusternetworkpolicies',
+  'ciliumclusterwidenetworkpolicies',
+];
 
 interface Rule {
   apiGroups?: string[];

