@@ -28,12 +28,14 @@ import {
 import { readDetachedRecord } from '../../functions/isolate-pod/detached-record.js';
 import {
   deletePolicy,
+  deleteTierDeny,
   releaseText,
   restoreLabels,
   uncordonNode,
   unlabelPod,
 } from '../../functions/isolate-pod/release.js';
 import type { Undo } from '../../functions/isolate-pod/plan.js';
+import { TIER_KINDS, qualifiedResource } from '../../functions/isolate-pod/policy-tier.js';
 import { restoreService } from '../../functions/stop-task/stop-task.js';
 import type { EcsTaskRequest } from '../../functions/stop-task/task-facts.js';
 import { loadEvent } from '../helpers.js';
@@ -230,6 +232,11 @@ describe('isolate-pod release commands', () => {
           expectUndo(deletePolicy(namespace, pod), podValid, () => [
             ['kubectl', '-n', namespace, 'delete', 'networkpolicy', pod],
           ]);
+          for (const tier of TIER_KINDS) {
+            expectUndo(deleteTierDeny(qualifiedResource(tier), pod), isName(pod), () => [
+              ['kubectl', 'delete', qualifiedResource(tier), pod],
+            ]);
+          }
           expectUndo(uncordonNode(node), isName(node), () => [
             ['kubectl', 'uncordon', node],
             ['kubectl', 'label', 'node', node, `${CORDONED_LABEL}-`],
