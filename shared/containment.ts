@@ -60,7 +60,9 @@ export interface HomeScope {
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:…`, for any service whose ARNs name both. */
-const REGIONAL_ARN = /^arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):/;
+// Every partition (aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-eusc, …): a function in
+// one of them must still tell where it runs.
+const REGIONAL_ARN = /^arn:aws(?:-[a-z]+)*:[a-z0-9-]+:([a-z]{2,}(?:-[a-z]+)+-\d{1,2}):(\d{12}):/;
 
 /**
  * The account and region an ARN names (a Lambda context's `invokedFunctionArn`, an EKS

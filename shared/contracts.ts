@@ -120,6 +120,8 @@ export const ContainmentRequestSchema = z.strictObject({
       allowDnsEgress: z.boolean(),
       /** What to do when other NetworkPolicies bypass the quarantine; absent: `report`. */
       whenIsolationBypassed: z.optional(z.enum(BYPASS_RESPONSES)),
+      /** Count the responder's deny above NetworkPolicies in the verdict; absent: false. */
+      trustDenyTier: z.optional(z.boolean()),
       /** Never have more nodes cordoned by the responder in one cluster than this. */
       maxCordonedNodes: z.int().check(z.gte(0), z.lte(1000)),
       /** Namespaces the function must never touch (re-checked after finding the pod). */

@@ -212,6 +212,7 @@ export function containmentRequest(
         ? {
             allowDnsEgress: policy.eks.allowDnsEgress,
             whenIsolationBypassed: policy.eks.whenIsolationBypassed,
+            trustDenyTier: policy.eks.trustDenyTier,
             maxCordonedNodes: policy.eks.maxCordonedNodesPerCluster,
             protectedNamespaces: policy.protectedNamespaces,
           }

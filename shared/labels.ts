@@ -3,6 +3,9 @@
  * steps and the RBAC tests, so undoing a containment never depends on guessing them.
  */
 
+/** The prefix of every label and annotation key the responder writes. */
+export const RESPONDER_LABEL_PREFIX = 'guardduty-responder/';
+
 /** Label on the quarantined pod and its NetworkPolicy; the value is the pod's uid. */
 export const QUARANTINE_LABEL = 'guardduty-responder/quarantine';
 

@@ -58,6 +58,13 @@ export const PolicySchema = z.strictObject({
      * files are lost as evidence; needs infra/k8s/rbac-opt-in.yaml). Absent: `report`.
      */
     whenIsolationBypassed: z._default(z.enum(BYPASS_RESPONSES), 'report'),
+    /**
+     * Count a deny the responder placed in a tier above NetworkPolicies (ClusterNetworkPolicy,
+     * CiliumClusterwideNetworkPolicy) as overriding the allows it covers. Set it only when
+     * the cluster's network plugin enforces that kind: a served API proves nothing (CRDs
+     * outlive an uninstalled plugin). Absent: false, every allow counts.
+     */
+    trustDenyTier: z._default(z.boolean(), false),
   }),
   ecs: z.strictObject({
     /** Also stop other running tasks of the cluster that run the same image digest. */

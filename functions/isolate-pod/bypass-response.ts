@@ -82,7 +82,7 @@ export async function respondToBypass(
     outcome: outcome(
       ACTION,
       'contained',
-      `deleted pod ${podRef(found)} (${setting}): ${bypassed.outcome.detail}. ${controller} starts a replacement`,
+      `deleted pod ${podRef(found)} (${setting}; its containers stop when its node's kubelet acts on the deletion, which the API does not confirm): ${bypassed.outcome.detail}. ${controller} starts a replacement`,
       bypassed.outcome.evidence,
     ),
     notes: [

@@ -5,6 +5,7 @@
  */
 import type { V1LabelSelector, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { failedBecause, outcome } from '../../shared/containment.js';
+import { RESPONDER_LABEL_PREFIX } from '../../shared/labels.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { DETACHED_LABELS_ANNOTATION } from './annotations.js';
 import { manualRestore, readDetachedRecord, type DetachedRecord } from './detached-record.js';
@@ -20,15 +21,23 @@ const MAX_LABEL_VALUE = 63;
 
 type Labels = Readonly<Record<string, string>>;
 
+/**
+ * The value of label `key`, or undefined when the pod lacks it. Own keys only: `constructor`
+ * or `toString` are valid label keys, and a plain object would answer them from its
+ * prototype.
+ */
+export const labelValue = (labels: Labels, key: string): string | undefined =>
+  Object.hasOwn(labels, key) ? labels[key] : undefined;
+
 /** Whether `labels` satisfy a label selector (Kubernetes semantics; empty selects all). */
 export function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
   const byLabel = Object.entries(selector.matchLabels ?? {}).every(
-    ([key, value]) => labels[key] === value,
+    ([key, value]) => labelValue(labels, key) === value,
   );
   return (
     byLabel &&
     (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
-      const value = labels[key];
+      const value = labelValue(labels, key);
       switch (operator) {
         case 'In':
           return value !== undefined && values.includes(value);
@@ -45,6 +54,9 @@ export function selectorMatches(selector: V1LabelSelector, labels: Labels): bool
   );
 }
 
+/** Labels under the responder's own prefix (the quarantine label among them). */
+const isResponderKey = (key: string): boolean => key.startsWith(RESPONDER_LABEL_PREFIX);
+
 /** `quarantined-<value>`, kept a valid label value (cut to 63, alphanumeric last). */
 export function quarantinedValue(value: string): string {
   const prefixed = `${QUARANTINED_PREFIX}${value}`.slice(0, MAX_LABEL_VALUE);
@@ -54,7 +66,10 @@ export function quarantinedValue(value: string): string {
 /**
  * New values for the labels the selector relies on: `In`/matchLabels values get the
  * quarantine prefix; a label the selector only needs to exist is removed (null in a merge
- * patch). Labels under NotIn/DoesNotExist are left alone: changing them cannot help.
+ * patch). Labels under NotIn/DoesNotExist are left alone: changing them cannot help. The
+ * responder's own labels are never changed: a controller whose selector uses the quarantine
+ * label (anyone who may create a ReplicaSet can make one) would otherwise have the detach
+ * take the quarantine off the pod; such a pod cannot be detached.
  */
 export function relabelling(
   selector: V1LabelSelector,
@@ -62,12 +77,12 @@ export function relabelling(
 ): Record<string, string | null> {
   const change: Record<string, string | null> = {};
   for (const key of Object.keys(selector.matchLabels ?? {})) {
-    const value = labels[key];
-    if (value !== undefined) change[key] = quarantinedValue(value);
+    const value = labelValue(labels, key);
+    if (value !== undefined && !isResponderKey(key)) change[key] = quarantinedValue(value);
   }
   for (const { key, operator } of selector.matchExpressions ?? []) {
-    const value = labels[key];
-    if (value === undefined) continue;
+    const value = labelValue(labels, key);
+    if (value === undefined || isResponderKey(key)) continue;
     if (operator === 'In') change[key] = quarantinedValue(value);
     if (operator === 'Exists') change[key] = null;
   }

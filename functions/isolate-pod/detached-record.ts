@@ -10,11 +10,10 @@ import {
   invalidAmong,
   type Expected,
 } from '../../shared/identifiers.js';
-import { DETACHED_LABELS_ANNOTATION } from './annotations.js';
+import { RESPONDER_LABEL_PREFIX } from '../../shared/labels.js';
 
 // Restoring a label under this prefix could put back a quarantine label (or drop the
 // release of one): detach never records them, so a record that names one is forged.
-const RESPONDER_PREFIX = `${DETACHED_LABELS_ANNOTATION.split('/')[0]}/`;
 
 export type DetachedRecord =
   | { kind: 'none' }
@@ -28,7 +27,7 @@ function problemWith(parsed: unknown): string | undefined {
   }
   const entries = Object.entries(parsed);
   if (entries.length === 0) return 'it names no labels';
-  const responderKey = entries.find(([key]) => key.startsWith(RESPONDER_PREFIX));
+  const responderKey = entries.find(([key]) => key.startsWith(RESPONDER_LABEL_PREFIX));
   if (responderKey !== undefined) {
     return `label key ${JSON.stringify(responderKey[0].slice(0, 80))} is the responder's own`;
   }

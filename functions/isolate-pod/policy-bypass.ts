@@ -49,7 +49,9 @@ export interface Bypass {
   allowingRules: number;
 }
 
-const show = (text: string): string => cleanText(text, 'name');
+// Cut before cleaning: a selector or peer list may be megabytes long.
+const MAX_SHOWN_TEXT = 400;
+const show = (text: string): string => cleanText(text.slice(0, MAX_SHOWN_TEXT), 'name');
 
 /** `k=v,k2 In (a,b)`: a label selector the way kubectl prints one; empty selects everything. */
 export function describeSelector(selector: V1LabelSelector | undefined): string {
@@ -103,56 +105,67 @@ const peersOf = (rule: Rule, direction: Direction): V1NetworkPolicyPeer[] | unde
     ? (rule as V1NetworkPolicyIngressRule)._from
     : (rule as V1NetworkPolicyEgressRule).to;
 
-/**
- * Which peers of one rule still get through a tier deny, described; undefined when none
- * do. A rule without peers admits every peer, sources outside the cluster included.
- */
-function survivingPeers(
+/** The peers of one rule that a tier deny of `coverage` does not cover. */
+function survivors(
   rule: Rule,
   direction: Direction,
   coverage: TierCoverage,
-): string | undefined {
+): V1NetworkPolicyPeer[] | 'every source' | 'sources outside the cluster' {
   const peers = peersOf(rule, direction) ?? [];
-  switch (coverage) {
-    case 'everything':
-      return undefined;
-    case 'pod-peers-and-all-egress': {
-      if (direction === 'egress') return undefined;
-      if (peers.length === 0) return 'sources outside the cluster';
-      const blocks = peers.filter((peer) => peer.ipBlock !== undefined);
-      return blocks.length > 0 ? blocks.map(describePeer).join('; ') : undefined;
-    }
-    case 'none':
-      return peers.length === 0 ? 'everywhere' : peers.map(describePeer).join('; ');
+  if (coverage === 'everything') return [];
+  if (coverage === 'pod-peers-and-all-egress') {
+    if (direction === 'egress') return [];
+    // A rule without peers admits every source, those outside the cluster included.
+    if (peers.length === 0) return 'sources outside the cluster';
+    return peers.filter((peer) => peer.ipBlock !== undefined);
   }
+  return peers.length === 0 ? 'every source' : peers;
 }
 
-/** What each rule of one direction still allows, one line per rule that allows anything. */
-function allowedBy(rules: readonly Rule[], direction: Direction, coverage: TierCoverage): string[] {
-  const preposition = direction === 'ingress' ? 'from' : 'to';
-  return rules.flatMap((rule) => {
-    const peers = survivingPeers(rule, direction, coverage);
-    return peers === undefined
-      ? []
-      : [show(`${direction} ${preposition} ${peers} on ${describePorts(rule.ports)}`)];
-  });
-}
+const survives = (rule: Rule, direction: Direction, coverage: TierCoverage): boolean => {
+  const left = survivors(rule, direction, coverage);
+  return typeof left === 'string' || left.length > 0;
+};
 
-/** What one policy still allows for a pod it selects (empty: it allows nothing). */
-export function allowances(policy: V1NetworkPolicy, coverage: TierCoverage): string[] {
-  return governedDirections(policy).flatMap((direction) =>
-    allowedBy(
-      (direction === 'ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? [],
-      direction,
-      coverage,
-    ),
-  );
+// Peers described per rule: a rule may list thousands of blocks.
+const MAX_SHOWN_PEERS = 4;
+
+function describeSurvivors(rule: Rule, direction: Direction, coverage: TierCoverage): string {
+  const left = survivors(rule, direction, coverage);
+  if (left === 'every source') return 'everywhere';
+  if (typeof left === 'string') return left;
+  const more = left.length > MAX_SHOWN_PEERS ? ` (+${left.length - MAX_SHOWN_PEERS} more)` : '';
+  return `${left.slice(0, MAX_SHOWN_PEERS).map(describePeer).join('; ')}${more}`;
 }
 
 /** A few of a policy's allowing rules, and how many there are. */
-interface Allows {
+export interface Allows {
   allows: string[];
   allowingRules: number;
+}
+
+/**
+ * What one policy still allows for a pod it selects: every allowing rule counted, the
+ * first few described (a policy may hold thousands of rules; describing them all would
+ * cost time for nothing).
+ */
+export function allowances(policy: V1NetworkPolicy, coverage: TierCoverage): Allows {
+  const allows: string[] = [];
+  let allowingRules = 0;
+  for (const direction of governedDirections(policy)) {
+    const rules: readonly Rule[] =
+      (direction === 'ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? [];
+    const preposition = direction === 'ingress' ? 'from' : 'to';
+    for (const rule of rules) {
+      if (!survives(rule, direction, coverage)) continue;
+      allowingRules += 1;
+      if (allows.length < MAX_SHOWN_RULES) {
+        const peers = describeSurvivors(rule, direction, coverage);
+        allows.push(show(`${direction} ${preposition} ${peers} on ${describePorts(rule.ports)}`));
+      }
+    }
+  }
+  return { allows, allowingRules };
 }
 
 /**
@@ -168,23 +181,23 @@ export interface AllowingPolicy {
 
 const TIER_COVERAGES: readonly TierCoverage[] = ['none', 'pod-peers-and-all-egress', 'everything'];
 
-/** The policy's allows, or undefined when it allows nothing (or is the quarantine itself). */
+/**
+ * The policy's allows, or undefined when it allows nothing or is the quarantine policy
+ * itself (`isQuarantine`: the responder's policy exactly as it made it; a policy of that
+ * name that was changed is judged like any other).
+ */
 export function allowingPolicy(
   policy: V1NetworkPolicy,
-  quarantinePolicyName: string,
+  isQuarantine: (policy: V1NetworkPolicy) => boolean,
 ): AllowingPolicy | undefined {
-  const name = policy.metadata?.name ?? '';
-  if (name === quarantinePolicyName) return undefined;
+  if (isQuarantine(policy)) return undefined;
   const byCoverage = Object.fromEntries(
-    TIER_COVERAGES.map((coverage) => {
-      const allows = allowances(policy, coverage);
-      return [coverage, { allows: allows.slice(0, MAX_SHOWN_RULES), allowingRules: allows.length }];
-    }),
+    TIER_COVERAGES.map((coverage) => [coverage, allowances(policy, coverage)]),
   ) as Record<TierCoverage, Allows>;
   // Nothing allowed even without a tier deny: nothing to keep.
   if (byCoverage.none.allowingRules === 0) return undefined;
   return {
-    policy: show(`${policy.metadata?.namespace ?? ''}/${name}`),
+    policy: show(`${policy.metadata?.namespace ?? ''}/${policy.metadata?.name ?? ''}`),
     podSelector: policy.spec?.podSelector ?? {},
     byCoverage,
   };

@@ -173,34 +173,64 @@ export const qualifiedResource = (tier: TierKind): string =>
 export interface TierDiscovery {
   served: TierKind[];
   unknown: string[];
+  /** Policy kinds of the network plugin the cluster serves, whose allows are not read. */
+  unreadPolicyKinds: string[];
 }
 
-export const NO_TIERS: TierDiscovery = { served: [], unknown: [] };
+export const NO_TIERS: TierDiscovery = { served: [], unknown: [], unreadPolicyKinds: [] };
 
 /**
- * Which tiers the cluster serves: one discovery read per group version, side by side.
- * 404 means the group version is not served; any other failure leaves that tier unknown
- * (not used, and said in a note).
+ * Namespaced or clusterwide policy kinds of network plugins that can allow traffic on top
+ * of NetworkPolicies. Their selectors are in the plugin's own language (Calico's), or mix
+ * in plugin labels (Cilium's): they are not judged, but their presence is said in a note.
+ */
+const PLUGIN_POLICY_KINDS = [
+  { group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies' },
+  { group: 'cilium.io', version: 'v2', plural: 'ciliumclusterwidenetworkpolicies' },
+  { group: 'crd.projectcalico.org', version: 'v1', plural: 'networkpolicies' },
+  { group: 'crd.projectcalico.org', version: 'v1', plural: 'globalnetworkpolicies' },
+] as const;
+
+type Served = { resources: string[] } | { unknown: true } | { absent: true };
+
+/** One discovery read: the resources a group version serves, absent (404), or unknown. */
+async function servedBy(kube: KubeClients, groupVersion: string): Promise<Served> {
+  const [group = '', version = ''] = groupVersion.split('/');
+  try {
+    const list = await kube.custom.getAPIResources({ group, version });
+    return { resources: list.resources.map(({ name }) => name) };
+  } catch (error) {
+    return isNotFound(error) ? { absent: true } : { unknown: true };
+  }
+}
+
+/**
+ * Which tiers the cluster serves, and which plugin policy kinds: one discovery read per
+ * group version, side by side. 404 means the group version is not served; any other
+ * failure leaves it unknown (its tier not used, and said in a note).
  */
 export async function discoverTiers(kube: KubeClients): Promise<TierDiscovery> {
-  const answers = await Promise.all(
-    TIER_KINDS.map(async (tier) => {
-      try {
-        const list = await kube.custom.getAPIResources({
-          group: tier.group,
-          version: tier.version,
-        });
-        return { tier, served: list.resources.some(({ name }) => name === tier.plural) };
-      } catch (error) {
-        return { tier, served: false, unknown: !isNotFound(error) };
-      }
-    }),
+  const groupVersions = [
+    ...new Set(
+      [...TIER_KINDS, ...PLUGIN_POLICY_KINDS].map(({ group, version }) => `${group}/${version}`),
+    ),
+  ];
+  const answers = new Map(
+    await Promise.all(groupVersions.map(async (gv) => [gv, await servedBy(kube, gv)] as const)),
   );
+  const serves = (kind: { group: string; version: string; plural: string }) => {
+    const answer = answers.get(`${kind.group}/${kind.version}`);
+    return answer !== undefined && 'resources' in answer && answer.resources.includes(kind.plural);
+  };
   return {
-    served: answers.filter((answer) => answer.served).map(({ tier }) => tier),
-    unknown: answers
-      .filter((answer) => answer.unknown === true)
-      .map(({ tier }) => `${tier.group}/${tier.version}`),
+    served: TIER_KINDS.filter(serves),
+    unknown: groupVersions.filter((gv) => {
+      const answer = answers.get(gv);
+      return answer !== undefined && 'unknown' in answer;
+    }),
+    unreadPolicyKinds: PLUGIN_POLICY_KINDS.filter(serves).map(
+      ({ group, plural }) => `${plural}.${group}`,
+    ),
   };
 }
 
@@ -323,6 +353,9 @@ export function placeTierDenies(
 export const TIER_NOTE =
   'a deny placed above NetworkPolicies is enforced only by the network plugin that implements its kind; an Admin-tier policy of the same priority (0) may be ordered before it; and an Admin-tier deny covers pods and every egress, not ingress from outside the cluster (load balancers, nodes, ipBlock sources)';
 
+const UNTRUSTED_TIER_NOTE =
+  'the deny placed above NetworkPolicies is not counted in the verdict (a served API does not prove a plugin enforces it): NetworkPolicy allows it would override are still reported; set eks.trustDenyTier where the network plugin enforces that kind';
+
 /**
  * The network step with what the tiers added: the objects placed (evidence), the commands
  * that remove them (release, whatever the step's outcome: they are in place), and notes
@@ -333,16 +366,22 @@ export function withTierDenies(
   found: FoundPod,
   discovery: TierDiscovery,
   placements: readonly TierPlacement[],
-  allowDnsEgress: boolean,
+  options: { allowDnsEgress: boolean; trusted: boolean },
 ): StepResult {
   const placed = placements.flatMap((p) => ('placed' in p ? [p.placed] : []));
   const failed = placements.flatMap((p) => ('failed' in p ? [p.failed] : []));
   const undo = placed.map((p) => deleteTierDeny(qualifiedResource(p.tier), p.name));
   const notes = [
     ...(placed.length > 0 ? [TIER_NOTE] : []),
+    ...(placed.length > 0 && !options.trusted ? [UNTRUSTED_TIER_NOTE] : []),
     ...undo.flatMap((u) => u.notes),
-    ...placed.flatMap(({ tier }) => tier.caveat?.(allowDnsEgress) ?? []),
+    ...placed.flatMap(({ tier }) => tier.caveat?.(options.allowDnsEgress) ?? []),
     ...failed.map((reason) => `no deny above NetworkPolicies from ${reason}`),
+    ...(discovery.unreadPolicyKinds.length > 0
+      ? [
+          `the cluster also serves ${discovery.unreadPolicyKinds.join(', ')}: policies of those kinds are not read, and one that selects the pod may still let traffic through${options.trusted && placed.some(({ tier }) => tier.coverage === 'everything') ? ' (except past the Cilium deny, which wins over them where Cilium enforces it)' : ''}`,
+        ]
+      : []),
     ...discovery.unknown.map(
       (groupVersion) =>
         `whether the cluster serves ${groupVersion} is unknown (API discovery failed): no deny of that kind was placed`,

@@ -9,12 +9,13 @@
  * attacker included: they are read in small pages, judged page by page and dropped, and
  * only a bounded description of the offending ones is kept.
  */
-import { failedBecause } from '../../shared/containment.js';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { failedBecause, type RequestFor } from '../../shared/containment.js';
+import type { ActionOutcome, BypassResponse } from '../../shared/contracts.js';
 import { QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { podRef, type FoundPod } from './find-pod.js';
+import { isolationConflict, quarantinePolicy } from './network-policy.js';
 import { kubeFailed, type StepResult } from './plan.js';
-import type { RequestFor } from '../../shared/containment.js';
-import type { BypassResponse } from '../../shared/contracts.js';
 import { respondToBypass } from './bypass-response.js';
 import { isLabelled } from './label.js';
 import type { KubeClients } from './kube.js';
@@ -24,6 +25,7 @@ import {
   rehearsedTiers,
   withTierDenies,
   type TierDiscovery,
+  type TierKind,
   type TierPlacement,
 } from './policy-tier.js';
 import {
@@ -38,9 +40,17 @@ import {
 
 const ACTION = 'eks:isolate-pod-network';
 
-// Policies per page: each may be large (up to the API server's object limit), so a page
-// holds few of them; a namespace rarely has more than a handful.
-const POLICY_PAGE_SIZE = 25;
+// Policies per page: each may be large (up to about 1.5 MB, the API server's object limit),
+// so a page holds few of them (as pod pages do); a namespace rarely has more than a handful.
+const POLICY_PAGE_SIZE = 10;
+
+/**
+ * What may be kept of the allowing policies while they are read: each keeps its pod
+ * selector (judged once the pod's final labels are known). Past these, the namespace holds
+ * more policy than can be judged in the function's memory, and the check is unknown.
+ */
+const MAX_ALLOWING_POLICIES = 2_000;
+const MAX_KEPT_SELECTOR_BYTES = 2_000_000;
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -55,7 +65,7 @@ export type PolicyReading =
       kind: 'read';
       review: (labelSets: readonly Labels[], coverage: TierCoverage) => PolicyReview;
     }
-  | { kind: 'failed'; outcome: ReturnType<typeof kubeFailed> };
+  | { kind: 'failed'; outcome: ActionOutcome };
 
 /**
  * Read every NetworkPolicy of the pod's namespace, page by page, keeping of each only what
@@ -65,9 +75,14 @@ export type PolicyReading =
 export async function readNamespacePolicies(
   kube: KubeClients,
   found: FoundPod,
+  quarantine: V1NetworkPolicy,
 ): Promise<PolicyReading> {
-  const quarantine = networkPolicyName(found.uid);
+  // The responder's own policy is left out only as it made it: changed, it is judged too.
+  const isQuarantine = (policy: V1NetworkPolicy) =>
+    policy.metadata?.name === quarantine.metadata?.name &&
+    isolationConflict(policy, quarantine) === undefined;
   const allowing: AllowingPolicy[] = [];
+  let selectorBytes = 0;
   let page: string | undefined;
   try {
     do {
@@ -77,8 +92,20 @@ export async function readNamespacePolicies(
         _continue: page,
       });
       for (const policy of list.items) {
-        const kept = allowingPolicy(policy, quarantine);
-        if (kept !== undefined) allowing.push(kept);
+        const kept = allowingPolicy(policy, isQuarantine);
+        if (kept === undefined) continue;
+        allowing.push(kept);
+        selectorBytes += JSON.stringify(kept.podSelector).length;
+      }
+      if (allowing.length > MAX_ALLOWING_POLICIES || selectorBytes > MAX_KEPT_SELECTOR_BYTES) {
+        return {
+          kind: 'failed',
+          outcome: failedBecause(
+            ACTION,
+            `namespace ${found.namespace} holds more allowing NetworkPolicies than can be judged (over ${MAX_ALLOWING_POLICIES} policies or ${MAX_KEPT_SELECTOR_BYTES / 1_000_000} MB of selectors)`,
+            false,
+          ),
+        };
       }
       page = list.metadata?._continue || undefined;
     } while (page !== undefined);
@@ -205,7 +232,11 @@ export function startIsolationChecks(
   discovery: Promise<TierDiscovery>,
 ): IsolationChecks {
   return {
-    reading: readNamespacePolicies(kube, found),
+    reading: readNamespacePolicies(
+      kube,
+      found,
+      quarantinePolicy(found, request.findingId, settings.allowDnsEgress),
+    ),
     discovery,
     placements: request.dryRun
       ? Promise.resolve([])
@@ -226,7 +257,11 @@ interface IsolationContext {
   kube: KubeClients;
   found: FoundPod;
   request: RequestFor<'eks-pod'>;
-  settings: { allowDnsEgress: boolean; whenIsolationBypassed?: BypassResponse };
+  settings: {
+    allowDnsEgress: boolean;
+    whenIsolationBypassed?: BypassResponse;
+    trustDenyTier?: boolean;
+  };
   /** Every set of labels the pod carries while contained. */
   labelSets: readonly Labels[];
 }
@@ -248,9 +283,12 @@ export async function finishIsolation(
     checks.placements,
   ]);
   const placed = placements.flatMap((p) => ('placed' in p ? [p.placed.tier] : []));
+  // A deny above NetworkPolicies counts only where the operator says its plugin enforces it.
+  const trusted = (tiers: readonly TierKind[]) =>
+    settings.trustDenyTier === true ? reliedCoverage(tiers) : 'none';
   const judged = request.dryRun
-    ? rehearsedIsolation(network, found, reading, reliedCoverage(discovery.served))
-    : judgeIsolation(network, found, reading, context.labelSets, reliedCoverage(placed));
+    ? rehearsedIsolation(network, found, reading, trusted(discovery.served))
+    : judgeIsolation(network, found, reading, context.labelSets, trusted(placed));
   const answered = judged.bypassed
     ? await respondToBypass(
         kube,
@@ -261,7 +299,10 @@ export async function finishIsolation(
       )
     : judged.result;
   if (!request.dryRun) {
-    return withTierDenies(answered, found, discovery, placements, settings.allowDnsEgress);
+    return withTierDenies(answered, found, discovery, placements, {
+      allowDnsEgress: settings.allowDnsEgress,
+      trusted: settings.trustDenyTier === true,
+    });
   }
   const tiers = rehearsedTiers(discovery, found);
   return tiers === ''

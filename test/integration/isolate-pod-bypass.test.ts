@@ -143,7 +143,11 @@ describe.skipIf(skipReason())(
 
     async function isolateFreshPodWithResult(
       namespace: string,
-      options: { whenIsolationBypassed?: string; ownerReferences?: V1OwnerReference[] } = {},
+      options: {
+        whenIsolationBypassed?: string;
+        ownerReferences?: V1OwnerReference[];
+        trustDenyTier?: boolean;
+      } = {},
     ): Promise<{ outcome: ActionOutcome; pod: V1Pod }> {
       const podName = `web-${++podCounter}`;
       const pod = await core.createNamespacedPod({
@@ -182,6 +186,7 @@ describe.skipIf(skipReason())(
             maxCordonedNodes: 0,
             protectedNamespaces: ['kube-system'],
             whenIsolationBypassed: options.whenIsolationBypassed,
+            trustDenyTier: options.trustDenyTier,
           },
         },
         'eks-pod',
@@ -364,14 +369,16 @@ describe.skipIf(skipReason())(
         );
       });
 
-      it('places a deny in both tiers: egress and pod allows no longer bypass, ingress from a network still does; release removes them', async () => {
+      it('places a deny in both tiers; trusted, egress and pod allows no longer bypass, ingress from a network still does; release removes them', async () => {
         await addPolicy(withAllows, 'egress-out', {
           podSelector: {},
           policyTypes: ['Egress'],
           egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443 }] }],
         });
         try {
-          const { outcome, pod } = await isolateFreshPodWithResult(withAllows);
+          const { outcome, pod } = await isolateFreshPodWithResult(withAllows, {
+            trustDenyTier: true,
+          });
           // Cilium covers every peer, the VPC CNI's Admin tier pods and egress: relied on is
           // the weaker, and that one covers this egress allow.
           expect(outcome.status).toBe('contained');
@@ -404,7 +411,9 @@ describe.skipIf(skipReason())(
             podSelector: {},
             ingress: [{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
           });
-          const { outcome: second } = await isolateFreshPodWithResult(withAllows);
+          const { outcome: second } = await isolateFreshPodWithResult(withAllows, {
+            trustDenyTier: true,
+          });
           expect(second.status).toBe('failed');
           expect(second.detail).toContain(`${withAllows}/from-vpc allows ingress from 10.0.0.0/8`);
           expect(second.detail).not.toContain('egress-out');

@@ -203,6 +203,12 @@ describe('homeOfArn', () => {
       'us-east-1',
     ],
     ['arn:aws-us-gov:eks:us-gov-west-1:210987654321:cluster/prod', '210987654321', 'us-gov-west-1'],
+    ['arn:aws-cn:lambda:cn-north-1:123456789012:function:f', '123456789012', 'cn-north-1'],
+    [
+      'arn:aws-iso-b:lambda:us-isob-east-1:123456789012:function:f',
+      '123456789012',
+      'us-isob-east-1',
+    ],
   ])('%s', (arn, accountId, region) => {
     expect(homeOfArn(arn)).toEqual({ accountId, region });
   });

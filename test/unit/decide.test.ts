@@ -378,6 +378,7 @@ describe('host-compromise signals', () => {
       maxCordonedNodes: 3,
       protectedNamespaces: policy.protectedNamespaces,
       whenIsolationBypassed: 'report',
+      trustDenyTier: false,
     });
     const ec2 = containmentRequest(
       evaluate(loadEvent('ec2-suspicious-command.json'), policy),

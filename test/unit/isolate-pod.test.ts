@@ -338,8 +338,8 @@ class FakeCluster {
 // ---------------------------------------------------------------- requests and pods
 
 const CONTAINER_ID_PATTERN = /^[0-9a-f]{64}$/;
-/** API discovery of the three deny tiers, made alongside the pod lookup. */
-const DISCOVERY = ['getAPIResources', 'getAPIResources', 'getAPIResources'] as const;
+/** API discovery of the deny tiers and plugin policy kinds (four group versions), made alongside the pod lookup. */
+const DISCOVERY = Array.from({ length: 4 }, () => 'getAPIResources' as const);
 const NOW = new Date('2026-11-21T10:00:00.000Z');
 
 /** A request made by the router from a sample event with the default policy. */
@@ -1124,8 +1124,28 @@ describe('a deny in the tier above NetworkPolicies, where the cluster serves one
   const addPolicy = (policy: V1NetworkPolicy) =>
     cluster.policies.set(`${policy.metadata?.namespace}/${policy.metadata?.name}`, policy);
 
-  it('the VPC CNI ClusterNetworkPolicy: Admin tier, priority 0, this pod only; egress allows no longer bypass, ingress from networks still does', async () => {
+  /** A request whose policy says the cluster's plugin enforces the deny tier. */
+  const trusting = (change?: (request: Json) => void) =>
+    named((r) => {
+      r.eks.trustDenyTier = true;
+      change?.(r);
+    });
+
+  it('by default the placed deny is not counted: an egress allow still bypasses, and the note says why', async () => {
     const request = named();
+    cluster.servedTiers.set(EKS_TIER, ['clusternetworkpolicies']);
+    cluster.addPod(victimPod(request));
+    addPolicy(egressAllow('payments'));
+    const result = await contain(request);
+    const network = outcomeOf(result, 'eks:isolate-pod-network');
+    expect(network.status).toBe('failed');
+    expect(network.detail).toContain('payments/egress-443 allows egress');
+    expect(network.evidence?.tierDeny).toContain('ClusterNetworkPolicy');
+    expect(result.notes.join(' ')).toContain('set eks.trustDenyTier');
+  });
+
+  it('the VPC CNI ClusterNetworkPolicy: Admin tier, priority 0, this pod only; egress allows no longer bypass, ingress from networks still does', async () => {
+    const request = trusting();
     const uid = request.target.podUid!;
     cluster.servedTiers.set(EKS_TIER, ['policyendpoints', 'clusternetworkpolicies']);
     cluster.addPod(victimPod(request));
@@ -1171,7 +1191,7 @@ describe('a deny in the tier above NetworkPolicies, where the cluster serves one
   });
 
   it('Cilium deny rules cover every peer; with DNS allowed, the note says Cilium denies it too', async () => {
-    const request = named((r) => {
+    const request = trusting((r) => {
       r.eks.allowDnsEgress = true;
     });
     cluster.servedTiers.set('cilium.io/v2', [
@@ -1252,6 +1272,17 @@ describe('a deny in the tier above NetworkPolicies, where the cluster serves one
       `whether the cluster serves ${EKS_TIER} is unknown (API discovery failed)`,
     );
     expect(cluster.customObjects.size).toBe(0);
+  });
+
+  it('plugin policy kinds the cluster serves (Calico, Cilium) are named in a note: their allows are not read', async () => {
+    const request = named();
+    cluster.servedTiers.set('crd.projectcalico.org/v1', ['networkpolicies', 'ippools']);
+    cluster.addPod(victimPod(request));
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:isolate-pod-network').status).toBe('contained');
+    expect(result.notes.join(' ')).toContain(
+      'the cluster also serves networkpolicies.crd.projectcalico.org: policies of those kinds are not read',
+    );
   });
 
   it("an object of that name that is not the responder's is not relied on", async () => {
@@ -1822,6 +1853,39 @@ describe('detaching the pod from its controller', () => {
     expect(quarantinedValue('')).toBe('quarantined');
     expect(quarantinedValue('x'.repeat(63))).toHaveLength(63);
     expect(quarantinedValue(`${'a'.repeat(50)}-b`)).toMatch(/^quarantined-a+$/);
+  });
+
+  it('a controller selecting by the quarantine label cannot make the detach take it off the pod', async () => {
+    const request = requestFrom('eks-runc-container-escape.json', (r) => {
+      r.actions = ['eks:label-pod', 'eks:isolate-pod-network', 'eks:detach-from-controller'];
+    });
+    const uid = request.target.podUid!;
+    cluster.addPod(
+      victimPod(request, {
+        labels: { [QUARANTINE_LABEL]: uid },
+        owner: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'rs',
+          uid: 'u',
+          controller: true,
+        },
+      }),
+    );
+    // Made by the attacker: its selector uses the responder's own label.
+    cluster.replicaSets.set(`${request.target.namespace}/rs`, {
+      spec: {
+        selector: { matchExpressions: [{ key: QUARANTINE_LABEL, operator: 'Exists' }] },
+      },
+    });
+    const result = await contain(request);
+    expect(outcomeOf(result, 'eks:detach-from-controller')).toMatchObject({ status: 'failed' });
+    expect(outcomeOf(result, 'eks:detach-from-controller').detail).toContain(
+      'cannot be relabelled out of the selector',
+    );
+    const pod = cluster.pod(request.target.namespace, request.target.podName!);
+    expect(pod.metadata?.labels?.[QUARANTINE_LABEL]).toBe(uid);
+    expect(outcomeOf(result, 'eks:isolate-pod-network').status).toMatch(/contained/);
   });
 });
 

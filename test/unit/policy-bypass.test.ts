@@ -16,6 +16,7 @@ import {
 import { TIER_KINDS, reliedCoverage } from '../../functions/isolate-pod/policy-tier.js';
 
 const QUARANTINE = 'gdrr-quarantine-abc';
+const isQuarantine = (p: V1NetworkPolicy) => p.metadata?.name === QUARANTINE;
 const POD = { app: 'web', tier: 'front', 'guardduty-responder/quarantine': 'abc' };
 
 const policy = (name: string, spec: Partial<V1NetworkPolicySpec>): V1NetworkPolicy => ({
@@ -29,7 +30,7 @@ function bypassNames(
   labels: Record<string, string> = POD,
   coverage: TierCoverage = 'none',
 ): string[] {
-  const allowing = policies.flatMap((p) => allowingPolicy(p, QUARANTINE) ?? []);
+  const allowing = policies.flatMap((p) => allowingPolicy(p, isQuarantine) ?? []);
   return bypassingPolicies(allowing, [labels], coverage).map((b) => b.policy);
 }
 
@@ -85,7 +86,7 @@ describe('which policies select the quarantined pod', () => {
           ...EGRESS_443,
           podSelector: { matchLabels: { app: 'quarantined-web' } },
         }),
-        QUARANTINE,
+        isQuarantine,
       )!,
     ];
     expect(bypassingPolicies(allowing, [POD], 'none')).toEqual([]);
@@ -107,30 +108,34 @@ describe('what a selecting policy allows', () => {
   });
 
   it('deny-all policies (no rules) allow nothing', () => {
-    expect(allowances(policy('deny', { policyTypes: ['Ingress', 'Egress'] }), 'none')).toEqual([]);
-    expect(allowances(policy('deny', {}), 'none')).toEqual([]);
+    expect(
+      allowances(policy('deny', { policyTypes: ['Ingress', 'Egress'] }), 'none').allows,
+    ).toEqual([]);
+    expect(allowances(policy('deny', {}), 'none').allows).toEqual([]);
   });
 
   it('egress only, ingress only, and a rule without peers or ports (everything)', () => {
-    expect(allowances(policy('e', EGRESS_443), 'none')).toEqual(['egress to 0.0.0.0/0 on TCP 443']);
-    expect(allowances(policy('i', INGRESS_FROM_NAMESPACE), 'none')).toEqual([
+    expect(allowances(policy('e', EGRESS_443), 'none').allows).toEqual([
+      'egress to 0.0.0.0/0 on TCP 443',
+    ]);
+    expect(allowances(policy('i', INGRESS_FROM_NAMESPACE), 'none').allows).toEqual([
       'ingress from all pods of the namespace on TCP 8080',
     ]);
-    expect(allowances(policy('all', { policyTypes: ['Ingress'], ingress: [{}] }), 'none')).toEqual([
-      'ingress from everywhere on all ports',
-    ]);
+    expect(
+      allowances(policy('all', { policyTypes: ['Ingress'], ingress: [{}] }), 'none').allows,
+    ).toEqual(['ingress from everywhere on all ports']);
   });
 
   it('egress rules are ignored when the policy governs ingress only (they have no effect)', () => {
     expect(
       allowances(policy('x', { policyTypes: ['Ingress'], egress: EGRESS_443.egress }), 'none'),
-    ).toEqual([]);
+    ).toEqual({ allows: [], allowingRules: 0 });
   });
 
   it('a cluster-scoped Admin deny covers pods, namespaces and all egress, not sources outside the cluster', () => {
     const coverage: TierCoverage = 'pod-peers-and-all-egress';
-    expect(allowances(policy('e', EGRESS_443), coverage)).toEqual([]);
-    expect(allowances(policy('i', INGRESS_FROM_NAMESPACE), coverage)).toEqual([]);
+    expect(allowances(policy('e', EGRESS_443), coverage).allows).toEqual([]);
+    expect(allowances(policy('i', INGRESS_FROM_NAMESPACE), coverage).allows).toEqual([]);
     expect(
       allowances(
         policy('lb', {
@@ -138,12 +143,58 @@ describe('what a selecting policy allows', () => {
           ingress: [{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }, {}],
         }),
         coverage,
-      ),
+      ).allows,
     ).toEqual([
       'ingress from 10.0.0.0/8 on all ports',
       'ingress from sources outside the cluster on all ports',
     ]);
-    expect(allowances(policy('e', EGRESS_443), 'everything')).toEqual([]);
+    expect(allowances(policy('e', EGRESS_443), 'everything').allows).toEqual([]);
+  });
+});
+
+describe('what an attacker may put into a policy', () => {
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'])(
+    'a selector on the label key %s, which the pod lacks, is judged by its own labels only',
+    (key) => {
+      const lacks = policy('lacks', {
+        podSelector: { matchExpressions: [{ key, operator: 'DoesNotExist' }] },
+        policyTypes: ['Egress'],
+        egress: [{}],
+      });
+      const has = policy('has', {
+        podSelector: { matchExpressions: [{ key, operator: 'Exists' }] },
+        policyTypes: ['Egress'],
+        egress: [{}],
+      });
+      expect(bypassNames([lacks, has])).toEqual(['shop/lacks']);
+    },
+  );
+
+  it('a policy named like the quarantine policy but changed is judged like any other', () => {
+    const named = policy(QUARANTINE, {
+      ...EGRESS_443,
+      podSelector: { matchLabels: { app: 'web' } },
+    });
+    const allowing = allowingPolicy(named, () => false);
+    expect(bypassingPolicies([allowing!], [POD], 'none').map((b) => b.policy)).toEqual([
+      `shop/${QUARANTINE}`,
+    ]);
+  });
+
+  it('thousands of rules and peers: all counted, a few described, quickly', () => {
+    const blocks = Array.from({ length: 5_000 }, (_, i) => ({
+      ipBlock: { cidr: `10.${Math.floor(i / 256)}.${i % 256}.0/24` },
+    }));
+    const huge = policy('huge', {
+      policyTypes: ['Ingress'],
+      ingress: Array.from({ length: 2_000 }, () => ({ _from: blocks })),
+    });
+    const { allows, allowingRules } = allowances(huge, 'none');
+    expect(allowingRules).toBe(2_000);
+    expect(allows).toHaveLength(3);
+    expect(allows[0]).toMatch(
+      /^ingress from 10\.0\.0\.0\/24; 10\.0\.1\.0\/24; .* \(\+4996 more\) on all ports$/,
+    );
   });
 });
 
@@ -155,7 +206,7 @@ describe('the description is bounded and safe to show', () => {
         egress: Array.from({ length: 10 }, (_, port) => ({ ports: [{ port: 1000 + port }] })),
       }),
     );
-    const allowing = many.flatMap((p) => allowingPolicy(p, QUARANTINE) ?? []);
+    const allowing = many.flatMap((p) => allowingPolicy(p, isQuarantine) ?? []);
     const bypasses = bypassingPolicies(allowing, [POD], 'none');
     expect(bypasses).toHaveLength(30);
     const text = describeBypasses(bypasses.slice(0, 8), bypasses.length);
@@ -170,7 +221,7 @@ describe('the description is bounded and safe to show', () => {
       ...EGRESS_443,
       podSelector: { matchLabels: { app: 'web' } },
     });
-    const [bypass] = bypassingPolicies([allowingPolicy(hostile, QUARANTINE)!], [POD], 'none');
+    const [bypass] = bypassingPolicies([allowingPolicy(hostile, isQuarantine)!], [POD], 'none');
     expect(describeBypasses([bypass!])).not.toContain('\n');
   });
 });
