@@ -47,7 +47,7 @@ function eksClient(region: string): EKSClient {
  */
 export async function handler(
   event: unknown,
-  context: Pick<Context, 'invokedFunctionArn'>,
+  context: Pick<Context, 'invokedFunctionArn'> | undefined,
 ): Promise<ContainmentResult> {
   const request = parseContainmentRequest(event, 'eks-pod');
   const { clusterName, namespace } = request.target;
@@ -63,7 +63,11 @@ export async function handler(
           region: request.region,
           access: clusterAccess,
         }),
-      { permission: CONNECT_PERMISSION, home: homeOfArn(context.invokedFunctionArn) ?? 'unknown' },
+      {
+        permission: CONNECT_PERMISSION,
+        // Without a context (never in Lambda) where it runs is unknown: it acts on nothing.
+        home: homeOfArn(context?.invokedFunctionArn) ?? 'unknown',
+      },
     );
     logger.info('containment finished', {
       outcomes: result.outcomes.map(({ action, status, detail }) => ({ action, status, detail })),

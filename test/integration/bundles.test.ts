@@ -43,7 +43,11 @@ import {
 import { integrationEnv, skipReason, uniqueName } from './test-env.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-type Handler = (event: unknown) => Promise<unknown>;
+type Handler = (event: unknown, context?: { invokedFunctionArn: string }) => Promise<unknown>;
+/** The Lambda context of a function in the test account and region (isolate-pod acts only there). */
+const IN_TEST_ACCOUNT = {
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:gdrr-isolate-pod',
+};
 const ROUTER_ENV = [
   'ALERT_TOPIC_ARN',
   'STATE_TABLE',
@@ -236,7 +240,10 @@ describe.skipIf(skipReason())('the shipped bundles against the test environment'
     const event = finding('eks-reverse-shell.json', (detail) => {
       detail.resource.eksClusterDetails.name = cluster;
     });
-    const result = (await shipped('isolate-pod')(requestOf(event))) as ContainmentResult;
+    const result = (await shipped('isolate-pod')(
+      requestOf(event),
+      IN_TEST_ACCOUNT,
+    )) as ContainmentResult;
     expect(result.outcomes.length).toBeGreaterThan(0);
     for (const outcome of result.outcomes) {
       expect(outcome).toMatchObject({ status: 'failed', retryable: false });
