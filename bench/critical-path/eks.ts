@@ -8,9 +8,16 @@
  * request recorded.
  */
 import { CreateClusterCommand, DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  NetworkingV1Api,
+} from '@kubernetes/client-node';
 import { containPod } from '../../functions/isolate-pod/contain.js';
 import type { KubeClients } from '../../functions/isolate-pod/kube.js';
+import { streamingPodScan } from '../../functions/isolate-pod/pod-scan.js';
 import { CallRecorder, recordingApiClient, recordSdkCalls } from './recorder.js';
 import {
   requestFor,
@@ -76,6 +83,17 @@ function recordingKubeClients(kc: KubeConfig, recorder: CallRecorder): KubeClien
     core: recordingApiClient(kc, CoreV1Api, recorder),
     networking: recordingApiClient(kc, NetworkingV1Api, recorder),
     apps: recordingApiClient(kc, AppsV1Api, recorder),
+    custom: recordingApiClient(kc, CustomObjectsApi, recorder),
+    podScan: recordingPodScan(kc, recorder),
+  };
+}
+
+/** The streaming pod scan (its own HTTPS request, not the typed client's), each page recorded. */
+function recordingPodScan(kc: KubeConfig, recorder: CallRecorder): KubeClients['podScan'] {
+  const scan = streamingPodScan(kc);
+  return {
+    listPodIdentities: (params) =>
+      recorder.record('GET pods', () => scan.listPodIdentities(params)),
   };
 }
 

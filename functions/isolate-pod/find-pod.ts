@@ -1,14 +1,15 @@
 /**
  * Finding the pod a finding is about: by name when the finding names it (and the same pod,
  * when it gives the uid), else by a container id in the pod's container statuses, scanned
- * in small pages of which only the matching pods' names are kept, then that one pod read
- * in full. Reads only.
+ * in pages read as they stream in, of which only the matching pods' names are kept, then
+ * that one pod read in full. Reads only.
  */
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { EksPodTarget } from '../../shared/contracts.js';
 import { K8S_NODE_NAME, matches } from '../../shared/identifiers.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { isNotFound, type KubeCall, type KubeClients } from './kube.js';
+import type { PodIdentity } from './pod-identities.js';
 
 /** A pod as read from the API server, with the fields every step relies on. */
 export interface FoundPod {
@@ -32,17 +33,18 @@ export type PodLookup =
 /**
  * Pods per list page when looking for a container id. The API server cannot select pods by
  * container id (`status.containerStatuses` is not a field selector) nor send only some
- * fields of a pod, and the client reads and parses a whole page at once (no streaming): a
- * page costs its pods' full size several times over (the body, its text, the parsed
- * objects), and one pod may be about 1.5 MB (etcd's request limit; large annotations or
- * env). Measured (`npm run bench -- --only pod-lookup`, 100 pods of 1 MB, peak RSS above
- * baseline): 250 per page about 390 MB, 20 about 230 MB, 10 about 165 MB, 5 about 125 MB,
- * 2 about 86 MB; below about 10 the garbage V8 has not yet collected dominates, while the
- * round trips keep growing. 10 keeps a namespace of ordinary pods (a few KB each) at one
- * round trip per 10 pods, and narrowing to the finding's node (at most ~110 pods) bounds
- * the usual case to about 11.
+ * fields of a pod, and one pod may be about 1.5 MB (etcd's request limit; large
+ * annotations or env); but a page is read as it streams in, keeping only its pods'
+ * identities (`pod-scan.ts`), so its size no longer sets the memory a lookup takes.
+ * Measured (`npm run bench -- --only pod-lookup`, 100 pods of 1 MB, peak RSS above
+ * baseline, median of 3): 10 per page 29 MB, 50 41 MB, 100 32 MB, 250 39 MB, against
+ * 165 MB for 10 read whole before. What is left is the garbage of streaming 100 MB through
+ * (V8's young generation grows with the rate), the same for any page size. 100 keeps a
+ * namespace of ordinary pods (a few KB each) at one round trip per 100 pods and a node
+ * (at most ~110 pods) at two, while a page of the largest pods (150 MB) still comes well
+ * within `POD_PAGE_TIMEOUT_MS`.
  */
-const LIST_PAGE_SIZE = 10;
+const LIST_PAGE_SIZE = 100;
 
 /** The 64-hex id in `containerd://<id>` (or a bare id), lower-cased. */
 export function bareContainerId(containerId: string): string {
@@ -114,14 +116,18 @@ export interface PodSighting {
 }
 
 /** The pods of a page that report one of the `wanted` container ids, reduced to what names them. */
-export function sightingsIn(pods: readonly V1Pod[], wanted: ReadonlySet<string>): PodSighting[] {
-  return pods.flatMap((pod) => {
-    const { name, namespace, uid } = pod.metadata ?? {};
-    if (!name || !namespace || !uid) return [];
-    if (!containerIdsOf(pod).some((id) => wanted.has(id))) return [];
-    const nodeName = pod.spec?.nodeName;
-    return [{ name, namespace, uid, ...(nodeName ? { nodeName } : {}) }];
-  });
+export function sightingsIn(
+  pods: readonly PodIdentity[],
+  wanted: ReadonlySet<string>,
+): PodSighting[] {
+  return pods
+    .filter((pod) => pod.containerIds.some((id) => wanted.has(bareContainerId(id))))
+    .map(({ name, namespace, uid, nodeName }) => ({
+      name,
+      namespace,
+      uid,
+      ...(nodeName ? { nodeName } : {}),
+    }));
 }
 
 type Scan = { kind: 'scanned'; sightings: PodSighting[] } | Extract<PodLookup, { kind: 'error' }>;
@@ -141,21 +147,21 @@ async function scanForContainer(
   let page: string | undefined;
   try {
     do {
-      const list = await kube.core.listNamespacedPod({
+      const list = await kube.podScan.listPodIdentities({
         namespace,
         limit: LIST_PAGE_SIZE,
-        _continue: page,
+        ...(page === undefined ? {} : { continue: page }),
         ...(nodeName === undefined ? {} : { fieldSelector: `spec.nodeName=${nodeName}` }),
       });
       for (const seen of sightingsIn(list.items, wanted)) sightings.set(seen.uid, seen);
-      page = list.metadata?._continue || undefined;
+      page = list.continue || undefined;
     } while (page !== undefined && sightings.size < 2);
   } catch (error) {
     const where = nodeName === undefined ? '' : ` on node ${cleanText(nodeName, 'name')}`;
     return {
       kind: 'error',
       error,
-      call: 'listNamespacedPod',
+      call: 'listPodIdentities',
       step: `list pods in namespace ${namespace}${where}`,
     };
   }

@@ -14,6 +14,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { streamingPodScan, type PodScan } from './pod-scan.js';
 
 /**
  * The cluster-scoped deny tiers, as `group/resource`: the ClusterNetworkPolicy of the VPC
@@ -33,7 +34,8 @@ export const TIER_RESOURCES = [
  */
 export const KUBE_CALLS = {
   readNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'get' },
-  listNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'list' },
+  /** A page of pods reduced to identities while it streams in (`pod-scan.ts`). */
+  listPodIdentities: { apiGroup: '', resource: 'pods', verb: 'list' },
   patchNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'patch' },
   /** Only with eks.whenIsolationBypassed: delete-replaceable-pod (infra/k8s/rbac-opt-in.yaml). */
   deleteNamespacedPod: { apiGroup: '', resource: 'pods', verb: 'delete' },
@@ -77,7 +79,7 @@ export function rulesOf(call: KubeCall): string[] {
 }
 
 /** Calls of the typed clients (every typed client also has a `getAPIResources` of its own). */
-type TypedCall = Exclude<KubeCall, keyof CustomObjectsApi>;
+type TypedCall = Exclude<KubeCall, keyof CustomObjectsApi | keyof PodScan>;
 
 /** The clients, narrowed to the methods in `KUBE_CALLS` (tests pass stubs of these). */
 export interface KubeClients {
@@ -85,6 +87,7 @@ export interface KubeClients {
   networking: Pick<NetworkingV1Api, TypedCall & keyof NetworkingV1Api>;
   apps: Pick<AppsV1Api, TypedCall & keyof AppsV1Api>;
   custom: Pick<CustomObjectsApi, KubeCall & keyof CustomObjectsApi>;
+  podScan: PodScan;
 }
 
 /** The clients for one configuration (an EKS token, or a local kubeconfig's context). */
@@ -94,6 +97,7 @@ export function kubeClients(kc: KubeConfig): KubeClients {
     networking: kc.makeApiClient(NetworkingV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    podScan: streamingPodScan(kc),
   };
 }
 

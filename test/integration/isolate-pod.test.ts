@@ -596,19 +596,18 @@ describe.skipIf(skipReason())(
       /** containPod through the responder's clients, recording every pod list it sends. */
       async function containCounting(req: Request): Promise<ContainmentResult> {
         const kube = kubeClients(await asResponder());
-        const list = kube.core.listNamespacedPod.bind(kube.core);
         lists = [];
-        const core: KubeClients['core'] = Object.assign(Object.create(kube.core) as object, {
-          listNamespacedPod: (param: Parameters<typeof list>[0]) => {
+        const podScan: KubeClients['podScan'] = {
+          listPodIdentities: (param) => {
             lists.push({
               fieldSelector: param.fieldSelector,
               limit: param.limit,
-              continued: param._continue !== undefined,
+              continued: param.continue !== undefined,
             });
-            return list(param);
+            return kube.podScan.listPodIdentities(param);
           },
-        }) as KubeClients['core'];
-        const result = await containPod(req, { kube: { ...kube, core } });
+        };
+        const result = await containPod(req, { kube: { ...kube, podScan } });
         expect(ContainmentResultSchema.safeParse(result).success).toBe(true);
         return result;
       }
@@ -620,10 +619,10 @@ describe.skipIf(skipReason())(
         (await readPod(name, lookupNamespace)).metadata?.labels?.[QUARANTINE_LABEL];
 
       beforeAll(async () => {
-        // 45 pods on `node` whose containers are not the finding's: several pages of 10.
+        // 105 pods on `node` whose containers are not the finding's: several pages of 100.
         await Promise.all(
-          Array.from({ length: 45 }, (_, i) =>
-            createPod(`bystander-${String(i).padStart(2, '0')}`, {
+          Array.from({ length: 105 }, (_, i) =>
+            createPod(`bystander-${String(i).padStart(3, '0')}`, {
               ns: lookupNamespace,
               containerId: hex64((i + 0x100).toString(16)),
             }),
@@ -631,7 +630,7 @@ describe.skipIf(skipReason())(
         );
       });
 
-      it('found across several pages: the whole namespace is read 10 pods at a time', async () => {
+      it('found across several pages: the whole namespace is read 100 pods at a time', async () => {
         // Listed by name: `zz-` comes after every bystander, on the last page.
         const pod = await createPod('zz-paged-victim', {
           ns: lookupNamespace,
@@ -642,14 +641,10 @@ describe.skipIf(skipReason())(
           ['eks:label-pod', 'contained'],
           ['eks:isolate-pod-network', 'contained'],
         ]);
-        // 46 pods: five pages.
+        // 106 pods: two pages.
         expect(lists).toEqual([
-          { fieldSelector: undefined, limit: 10, continued: false },
-          ...Array.from({ length: 4 }, () => ({
-            fieldSelector: undefined,
-            limit: 10,
-            continued: true,
-          })),
+          { fieldSelector: undefined, limit: 100, continued: false },
+          { fieldSelector: undefined, limit: 100, continued: true },
         ]);
         expect(await quarantineLabelOf('zz-paged-victim')).toBe(pod.metadata!.uid);
       });
@@ -669,7 +664,7 @@ describe.skipIf(skipReason())(
           ['eks:isolate-pod-network', 'contained'],
         ]);
         expect(lists).toEqual([
-          { fieldSelector: `spec.nodeName=${spareNode}`, limit: 10, continued: false },
+          { fieldSelector: `spec.nodeName=${spareNode}`, limit: 100, continued: false },
         ]);
         expect(await quarantineLabelOf('node-victim')).toBe(victim.metadata!.uid);
         expect(await quarantineLabelOf('node-decoy')).toBeUndefined();
@@ -708,10 +703,11 @@ describe.skipIf(skipReason())(
         expect(result.outcomes[0]?.detail).toBe(
           `no pod in namespace ${lookupNamespace} runs container d4d4d4d4d4d4 (the pod is gone or the container was restarted)`,
         );
-        // The node's two pods, then the namespace's 50 in five pages.
+        // The node's two pods, then the namespace's 110 in two pages.
         expect(lists.map((l) => l.fieldSelector)).toEqual([
           `spec.nodeName=${spareNode}`,
-          ...Array.from({ length: 5 }, () => undefined),
+          undefined,
+          undefined,
         ]);
       });
     });

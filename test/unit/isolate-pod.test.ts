@@ -11,7 +11,6 @@ import {
   type AppsV1ApiReadNamespacedReplicaSetRequest,
   type ConfigurationOptions,
   type CoreV1ApiDeleteNamespacedPodRequest,
-  type CoreV1ApiListNamespacedPodRequest,
   type CoreV1ApiListNodeRequest,
   type CoreV1ApiPatchNamespacedPodRequest,
   type CoreV1ApiPatchNodeRequest,
@@ -56,6 +55,8 @@ import {
   selectorMatches,
 } from '../../functions/isolate-pod/detach.js';
 import { sightingsIn } from '../../functions/isolate-pod/find-pod.js';
+import { podListReader, type PodIdentityPage } from '../../functions/isolate-pod/pod-identities.js';
+import type { PodListParams } from '../../functions/isolate-pod/pod-scan.js';
 import {
   KUBE_CALLS,
   rulesOf,
@@ -70,6 +71,13 @@ type Request = RequestFor<'eks-pod'>;
 
 type Json = Record<string, any>;
 const clone = <T>(value: T): T => structuredClone(value);
+
+/** A pod list as JSON, through the streaming reader. */
+function identitiesIn(list: Json): PodIdentityPage {
+  const reader = podListReader();
+  reader.write(JSON.stringify(list));
+  return reader.end();
+}
 
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
@@ -160,21 +168,6 @@ class FakeCluster {
         const pod = this.pods.get(`${param.namespace}/${param.name}`);
         if (!pod) throw notFound('pods', param.name);
         return clone(pod);
-      },
-      listNamespacedPod: async (param: CoreV1ApiListNamespacedPodRequest) => {
-        await this.enter('listNamespacedPod', param);
-        // Two pods per page, so paging is exercised; `spec.nodeName=` is the one field
-        // selector the function sends.
-        const onNode = /^spec\.nodeName=(.+)$/.exec(param.fieldSelector ?? '')?.[1];
-        const all = [...this.pods.values()].filter(
-          (p) =>
-            p.metadata?.namespace === param.namespace &&
-            (onNode === undefined || p.spec?.nodeName === onNode),
-        );
-        const start = Number(param._continue ?? 0);
-        const items = all.slice(start, start + 2).map(clone);
-        const next = start + 2 < all.length ? String(start + 2) : undefined;
-        return { items, metadata: { _continue: next } };
       },
       deleteNamespacedPod: async (param: CoreV1ApiDeleteNamespacedPodRequest) => {
         await this.enter('deleteNamespacedPod', param);
@@ -318,7 +311,25 @@ class FakeCluster {
       getClusterCustomObject: (param: CustomObjectsApiGetClusterCustomObjectRequest) =>
         getCustom('getClusterCustomObject', param),
     };
-    return { core, networking, apps, custom };
+    const podScan: KubeClients['podScan'] = {
+      listPodIdentities: async (param: PodListParams) => {
+        await this.enter('listPodIdentities', param);
+        // Two pods per page, so paging is exercised; `spec.nodeName=` is the one field
+        // selector the function sends.
+        const onNode = /^spec\.nodeName=(.+)$/.exec(param.fieldSelector ?? '')?.[1];
+        const all = [...this.pods.values()].filter(
+          (p) =>
+            p.metadata?.namespace === param.namespace &&
+            (onNode === undefined || p.spec?.nodeName === onNode),
+        );
+        const start = Number(param.continue ?? 0);
+        const items = all.slice(start, start + 2);
+        const next = start + 2 < all.length ? String(start + 2) : undefined;
+        // The page as the API server sends it, read the way the function reads it.
+        return identitiesIn({ kind: 'PodList', metadata: { continue: next }, items });
+      },
+    };
+    return { core, networking, apps, custom, podScan };
   }
 
   addPod(pod: V1Pod) {
@@ -484,7 +495,7 @@ describe('finding the pod', () => {
         policyTypes: ['Ingress', 'Egress'],
       },
     });
-    expect(cluster.callsTo('listNamespacedPod')).toEqual([]);
+    expect(cluster.callsTo('listPodIdentities')).toEqual([]);
     expect(result.notes).toContain(ENFORCEMENT_NOTE);
     expect(result.notes.join(' ')).toMatch(/network plugin.*Calico.*Cilium.*already had are cut/);
     expect(result.release).toBe(
@@ -513,7 +524,7 @@ describe('finding the pod', () => {
       'eks:isolate-pod-network': 'contained',
     });
     expect(
-      cluster.callsTo('listNamespacedPod').map((c) => [c.param.namespace, c.param._continue]),
+      cluster.callsTo('listPodIdentities').map((c) => [c.param.namespace, c.param.continue]),
     ).toEqual([
       ['inventory', undefined],
       ['inventory', '2'],
@@ -547,8 +558,8 @@ describe('finding the pod', () => {
     cluster.addPod(pod);
     const result = await contain(request);
     expect(statuses(result)['eks:label-pod']).toBe('contained');
-    expect(cluster.callsTo('listNamespacedPod').map((c) => c.param)).toEqual([
-      { namespace: 'inventory', limit: 10, fieldSelector: `spec.nodeName=${node}` },
+    expect(cluster.callsTo('listPodIdentities').map((c) => c.param)).toEqual([
+      { namespace: 'inventory', limit: 100, fieldSelector: `spec.nodeName=${node}` },
     ]);
     expect(cluster.callsTo('readNamespacedPod').map((c) => c.param)).toEqual([
       { name: 'worker-5d8f7c9b4-abcde', namespace: 'inventory' },
@@ -564,7 +575,7 @@ describe('finding the pod', () => {
     cluster.addPod(pod);
     const result = await contain(request);
     expect(statuses(result)['eks:label-pod']).toBe('contained');
-    expect(cluster.callsTo('listNamespacedPod').map((c) => c.param.fieldSelector)).toEqual([
+    expect(cluster.callsTo('listPodIdentities').map((c) => c.param.fieldSelector)).toEqual([
       'spec.nodeName=ip-10-20-70-141.ec2.internal',
       undefined,
     ]);
@@ -587,7 +598,7 @@ describe('finding the pod', () => {
       'pods inventory/first and inventory/second both report container 845dae0c88b5: which one the finding is about is not certain, so neither is contained',
     );
     // Certain after the first page: the rest is not read.
-    expect(cluster.callsTo('listNamespacedPod')).toHaveLength(1);
+    expect(cluster.callsTo('listPodIdentities')).toHaveLength(1);
     expect(cluster.callsTo('readNamespacedPod')).toEqual([]);
     expect(cluster.writes()).toEqual([]);
   });
@@ -620,7 +631,8 @@ describe('finding the pod', () => {
     const request = byContainer();
     const pod = victimPod(request, { annotations: { big: 'x'.repeat(1000) } });
     const wanted = new Set(request.target.containerIds);
-    expect(sightingsIn([otherPod('inventory', 'a', '1'.repeat(64)), pod], wanted)).toEqual([
+    const page = identitiesIn({ items: [otherPod('inventory', 'a', '1'.repeat(64)), pod] });
+    expect(sightingsIn(page.items, wanted)).toEqual([
       {
         name: 'worker-5d8f7c9b4-abcde',
         namespace: 'inventory',
@@ -1466,7 +1478,7 @@ describe('errors from the API server', () => {
   });
 
   it('403 listing pods (container id lookup) names list pods', async () => {
-    cluster.failNext.set('listNamespacedPod', forbidden('list', 'pods'));
+    cluster.failNext.set('listPodIdentities', forbidden('list', 'pods'));
     const result = await contain(byContainer());
     expect(result.outcomes[0]).toMatchObject({ status: 'failed', retryable: false });
     expect(result.outcomes[0]?.detail).toContain('(missing permission: list pods)');
@@ -2046,6 +2058,7 @@ describe('sequential round trips', () => {
       networking: wrap(kube.networking),
       apps: wrap(kube.apps),
       custom: wrap(kube.custom),
+      podScan: wrap(kube.podScan),
     };
   }
 
