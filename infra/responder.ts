@@ -86,16 +86,12 @@ export class RuntimeFindingResponder extends Construct {
       enableKeyRotation: true,
       description: 'GuardDuty runtime responder alerts',
     });
-    key.grant(
-      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-      'kms:Decrypt',
-      'kms:GenerateDataKey*',
-    );
     this.topic = new sns.Topic(this, 'Alerts', {
       masterKey: key,
       enforceSSL: true,
       displayName: 'GuardDuty runtime responder',
     });
+    this.letAlarmsPublish(key);
     for (const email of props.alertEmails ?? [])
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
@@ -340,6 +336,40 @@ export class RuntimeFindingResponder extends Construct {
       guardrailPolicies: [denyAll],
       loggingLevel: chatbot.LoggingLevel.ERROR,
     });
+  }
+
+  /**
+   * CloudWatch alarms publish to the topic as the service, not as a role: the topic's
+   * policy must grant it (enforceSSL makes a policy of its own, which replaces the default
+   * one), and so must the key that encrypts the topic. Both only for alarms of this account
+   * and region, so no other account's alarm can use the grant (confused deputy).
+   */
+  private letAlarmsPublish(key: kms.Key): void {
+    const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: {
+        'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+      },
+    };
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmsOfThisAccountPublish',
+        principals: [cloudwatchService],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions,
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmsOfThisAccountEncrypt',
+        principals: [cloudwatchService],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions,
+      }),
+    );
   }
 
   private alarms(): void {

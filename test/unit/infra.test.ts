@@ -96,6 +96,69 @@ describe('template', () => {
     });
   });
 
+  it('alarms can publish: the topic and its key grant CloudWatch, only for alarms of this account and region', () => {
+    type Statement = {
+      Effect: string;
+      Principal?: { Service?: string };
+      Action: string | string[];
+      Condition?: Record<string, Record<string, unknown>>;
+    };
+    const statementsOf = (type: string, property: string): Statement[] =>
+      Object.values(t.findResources(type)).flatMap(
+        (resource) =>
+          (resource as { Properties: Record<string, { Statement: Statement[] }> }).Properties[
+            property
+          ]!.Statement,
+      );
+    const fromCloudWatch = (statements: Statement[]) =>
+      statements.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    const alarmArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':cloudwatch:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':alarm:*',
+        ],
+      ],
+    };
+    const bound = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': alarmArn },
+    };
+    const topic = fromCloudWatch(statementsOf('AWS::SNS::TopicPolicy', 'PolicyDocument'));
+    expect(topic).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'sns:Publish', Condition: bound }),
+    ]);
+    const key = fromCloudWatch(statementsOf('AWS::KMS::Key', 'KeyPolicy'));
+    expect(key).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: bound,
+      }),
+    ]);
+    // The TLS-only deny is still there.
+    expect(
+      statementsOf('AWS::SNS::TopicPolicy', 'PolicyDocument').some(
+        (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'),
+      ),
+    ).toBe(true);
+    // Every alarm's action is that topic.
+    const topicRef = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(7);
+    for (const alarm of alarms) {
+      expect(
+        (alarm as { Properties: { AlarmActions: unknown[] } }).Properties.AlarmActions,
+      ).toEqual([{ Ref: topicRef }]);
+    }
+  });
+
   it('has four functions on nodejs22.x, arm64, with active tracing and their own log groups', () => {
     const functions = Object.values(t.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(4);
