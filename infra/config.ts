@@ -1,6 +1,15 @@
 /** The deployment configuration file (`infra/config.json`, or `-c config=FILE`), validated. */
 import { readFileSync } from 'node:fs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from '../shared/zod.js';
+
+/**
+ * The retention periods CloudWatch Logs accepts, in days: any other synthesizes, then
+ * fails the deployment. (Never expiring is not offered: a security tool's logs should end.)
+ */
+export const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays)
+  .filter((days): days is number => typeof days === 'number' && days !== RetentionDays.INFINITE)
+  .sort((a, b) => a - b);
 
 export const DeploymentConfigSchema = z.strictObject({
   stackName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/)),
@@ -24,7 +33,14 @@ export const DeploymentConfigSchema = z.strictObject({
     ),
     [],
   ),
-  logRetentionDays: z._default(z.int().check(z.positive()), 90),
+  logRetentionDays: z._default(
+    z.int().check(
+      z.refine((days) => LOG_RETENTION_DAYS.includes(days), {
+        message: `must be one of the retention periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
+      }),
+    ),
+    90,
+  ),
 });
 export type DeploymentConfig = z.infer<typeof DeploymentConfigSchema>;
 

@@ -442,4 +442,21 @@ describe('configuration', () => {
     writeFileSync(bad, JSON.stringify({ stackName: 'x', alertEmails: ['not-an-email'] }));
     expect(() => loadDeploymentConfig(bad)).toThrow(/alertEmails\.0/);
   });
+
+  it.each([45, 0, -1, 9999, 4000])(
+    'logRetentionDays %i is refused at synth, naming the values CloudWatch Logs accepts',
+    (days) => {
+      const bad = join(dir, `retention-${days}.json`);
+      writeFileSync(bad, JSON.stringify({ stackName: 'x', logRetentionDays: days }));
+      expect(() => loadDeploymentConfig(bad)).toThrow(
+        /logRetentionDays: must be one of the retention periods CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, .*3653/,
+      );
+    },
+  );
+
+  it.each([1, 30, 90, 365, 3653])('logRetentionDays %i is accepted', (days) => {
+    const good = join(dir, `retention-${days}.json`);
+    writeFileSync(good, JSON.stringify({ stackName: 'x', logRetentionDays: days }));
+    expect(loadDeploymentConfig(good).logRetentionDays).toBe(days);
+  });
 });
