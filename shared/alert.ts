@@ -59,7 +59,7 @@ export type Status =
   | 'NOT CONTAINED'
   | 'CONTAINMENT FAILED';
 
-/** Limits that keep the SNS message (email text + Slack JSON + default) under 256 KB. */
+/** Size limits of the rendered parts; `snsMessage` (functions/router/publish.ts) then proves the whole fits SNS. */
 export const TEXT_MAX_BYTES = 60_000;
 export const SLACK_DESCRIPTION_MAX_CHARS = 7_000;
 const SLACK_LINEAGE_MAX = 8;
@@ -273,6 +273,9 @@ function headline(evaluation: Evaluation, status: Status): string {
     : status;
 }
 
+/** The last line of an alert text that had to be cut. */
+export const ALERT_CUT_MARKER = '[alert cut to fit the notification size limit]';
+
 /** Cut a string to at most `maxBytes` UTF-8 bytes, at a line end when possible. */
 export function capUtf8(text: string, maxBytes: number, marker: string): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
@@ -370,11 +373,7 @@ function renderText(
     '',
     'Values from the finding are shown as received, except that control, bidi and invisible characters are escaped (\\x1B, \\u202E, \\n) and long values are cut.',
   );
-  return capUtf8(
-    lines.join('\n'),
-    TEXT_MAX_BYTES,
-    '[alert cut to fit the notification size limit]',
-  );
+  return capUtf8(lines.join('\n'), TEXT_MAX_BYTES, ALERT_CUT_MARKER);
 }
 
 function renderSlack(

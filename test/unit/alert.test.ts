@@ -12,6 +12,12 @@ import type { ActionOutcome } from '../../shared/contracts.js';
 import { evaluate } from '../../shared/decide.js';
 import { defaultPolicy } from '../../shared/policy.js';
 import { cleanText } from '../../shared/sanitize.js';
+import { TEXT_MAX_BYTES } from '../../shared/alert.js';
+import {
+  SNS_MARGIN_BYTES,
+  SNS_MAX_MESSAGE_BYTES,
+  snsMessage,
+} from '../../functions/router/publish.js';
 import { loadEvent } from '../helpers.js';
 import { FORBIDDEN, hostileString } from '../hostile.js';
 
@@ -209,13 +215,50 @@ describe('alert content', () => {
     event.detail.service.runtimeDetails.context.commandLineExample = '\u{E0041}'.repeat(100_000);
     const evaluation = evaluate(event, policy);
     const alert = renderAlert(evaluation, dryRunResponse(evaluation))!;
-    const message = JSON.stringify({
-      default: alert.text,
-      email: alert.text,
-      https: JSON.stringify(alert.slack),
-    });
-    expect(Buffer.byteLength(message)).toBeLessThan(256 * 1024);
+    const message = snsMessage(alert);
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(
+      SNS_MAX_MESSAGE_BYTES - SNS_MARGIN_BYTES,
+    );
     expect(alert.text).toContain('[alert cut to fit the notification size limit]');
+  });
+
+  it('at the worst case for JSON escaping (every value full of `"` and `\\`) the SNS message still fits, with its margin', () => {
+    const event = loadEvent('eks-hostile-fields.json');
+    const process = event.detail.service.runtimeDetails.process;
+    const quotes = '"\\'.repeat(60_000);
+    process.name = quotes;
+    process.executablePath = quotes;
+    process.lineage = Array.from({ length: 40 }, (_, i) => ({
+      name: quotes,
+      executablePath: quotes,
+      uuid: `u${i}`,
+      parentUuid: `u${i + 1}`,
+    }));
+    process.parentUuid = 'u0';
+    event.detail.service.runtimeDetails.context.commandLineExample = quotes;
+    event.detail.description = quotes;
+    const evaluation = evaluate(event, policy);
+    const alert = renderAlert(evaluation, dryRunResponse(evaluation))!;
+    expect(Buffer.byteLength(snsMessage(alert))).toBeLessThanOrEqual(
+      SNS_MAX_MESSAGE_BYTES - SNS_MARGIN_BYTES,
+    );
+    // Beyond what rendering produces: a text of the largest size made only of characters
+    // JSON doubles, next to that Slack payload. The message is cut to fit, never refused.
+    const worst = { ...alert, text: '"\\'.repeat(TEXT_MAX_BYTES / 2) };
+    const uncut = JSON.stringify({
+      default: worst.text,
+      email: worst.text,
+      https: JSON.stringify(worst.slack),
+    });
+    expect(Buffer.byteLength(uncut)).toBeGreaterThan(SNS_MAX_MESSAGE_BYTES - SNS_MARGIN_BYTES);
+    const message = snsMessage(worst);
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(
+      SNS_MAX_MESSAGE_BYTES - SNS_MARGIN_BYTES,
+    );
+    const parsed = JSON.parse(message) as { default: string; email: string; https: string };
+    expect(parsed.email).toBe(parsed.default);
+    expect(parsed.email.endsWith('[alert cut to fit the notification size limit]')).toBe(true);
+    expect(JSON.parse(parsed.https)).toEqual(alert.slack);
   });
 
   it('capUtf8 cuts at a line end and never splits a character', () => {
