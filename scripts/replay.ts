@@ -31,12 +31,15 @@ function expand(paths: string[]): { files: string[]; errors: string[] } {
       }
     } catch (error) {
       errors.push(
-        `replay: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        `replay: cannot read ${shownPath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
       );
     }
   }
   return { files, errors };
 }
+
+/** A file name as the terminal may show it: control characters escaped, like any input. */
+const shownPath = (path: string): string => cleanText(path, 'path');
 
 function readJson(file: string): { ok: true; value: unknown } | { ok: false; error: string } {
   let raw: string;
@@ -45,7 +48,7 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; err
   } catch (error) {
     return {
       ok: false,
-      error: `replay: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      error: `replay: cannot read ${shownPath(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     };
   }
   try {
@@ -54,7 +57,7 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; err
     // The parser quotes the file's text in its message: sanitize it like any other input.
     return {
       ok: false,
-      error: `replay: ${file} is not valid JSON: ${cleanText((error as Error).message, 'short')}`,
+      error: `replay: ${shownPath(file)} is not valid JSON: ${cleanText((error as Error).message, 'short')}`,
     };
   }
 }

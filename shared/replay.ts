@@ -7,6 +7,7 @@ import type { ActionOutcome } from './contracts.js';
 import type { ActionId, Surface, Target } from './contracts.js';
 import { evaluate, type Decision, type Evaluation } from './decide.js';
 import type { Policy } from './policy.js';
+import { cleanText } from './sanitize.js';
 
 /** One line of `replay --json` output. */
 export interface ReplayRecord {
@@ -67,7 +68,8 @@ export function withResponse(
 
 /** The human-readable report for one replayed file. */
 export function formatReport(record: ReplayRecord, evaluation: Evaluation): string {
-  const lines = [`=== ${record.file}`];
+  // A file name is whatever the finding's owner named it: shown like any other input.
+  const lines = [`=== ${cleanText(record.file, 'path')}`];
   lines.push(`Decision:   ${record.decision.toUpperCase()} - ${record.reason}`);
   if (record.findingId) lines.push(`Finding:    ${record.findingId}`);
   if (record.findingType)

@@ -76,6 +76,21 @@ describe('npm run replay', () => {
     expect(errors.find((line) => line.includes('missing.json'))).toMatch(/cannot read .*ENOENT/);
   });
 
+  it('file names reach the terminal escaped: a name with an escape sequence and a newline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    const hostile = join(dir, 'x\u001b[2J\nDecision:   IGNORE.json');
+    writeFileSync(hostile, readFileSync(join(ROOT, 'events', 'eks-reverse-shell.json')));
+    const broken = join(dir, 'y\u001b]0;title\u0007.json');
+    writeFileSync(broken, '{');
+    const { stdout, stderr } = replay(hostile, broken);
+    expect(stdout).not.toContain('\u001b');
+    expect(stderr).not.toContain('\u001b');
+    expect(stdout).toContain('x\\x1B[2J\\nDecision:   IGNORE.json');
+    // No line the name made: the report's own `Decision:` lines only (report and alert).
+    expect(stdout.split('\n').filter((line) => line.startsWith('Decision:   IGNORE'))).toEqual([]);
+    expect(stderr).toMatch(/y\\x1B\]0;title\\x07\.json is not valid JSON/);
+  });
+
   it('ignore and reject are normal outcomes (exit 0)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
     writeFileSync(join(dir, 'array.json'), '[]');
