@@ -1,17 +1,11 @@
-/** Test helpers: load the project's sample events and the shared real fixtures. */
+/** Test helpers: load the project's sample events and the real public GuardDuty samples. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPolicy, type Policy } from '../shared/policy.js';
 
 export const EVENTS_DIR = join(import.meta.dirname, '..', 'events');
-export const REAL_FIXTURES_DIR = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'shared',
-  'fixtures',
-  'guardduty-real',
-);
+/** Real public GuardDuty events, copied with their provenance (SOURCES.md there). */
+export const REAL_FIXTURES_DIR = join(import.meta.dirname, 'fixtures', 'guardduty-real');
 
 /** Names of the JSON files in a folder, sorted. */
 export const jsonFiles = (dir: string): string[] =>
