@@ -18,16 +18,17 @@ import { deletePolicy } from './release.js';
 const ACTION = 'eks:isolate-pod-network';
 
 /** Label every namespace carries with its own name (Kubernetes ≥ 1.21). */
-const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
-/** Name resolution through the cluster DNS pods (CoreDNS keeps the kube-dns label). */
+/** The cluster DNS pods (CoreDNS keeps the kube-dns label), as a policy peer. */
+export const KUBE_DNS_PODS = {
+  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
+  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+};
+
+/** Name resolution through the cluster DNS pods. */
 export const DNS_EGRESS: V1NetworkPolicyEgressRule = {
-  to: [
-    {
-      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
-      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-    },
-  ],
+  to: [KUBE_DNS_PODS],
   ports: [
     { protocol: 'UDP', port: 53 },
     { protocol: 'TCP', port: 53 },

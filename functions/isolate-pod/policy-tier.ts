@@ -17,6 +17,7 @@
 import { FINDING_ANNOTATION, QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { isAlreadyExists, isNotFound, type KubeClients } from './kube.js';
 import type { FoundPod } from './find-pod.js';
+import { KUBE_DNS_PODS, NAMESPACE_NAME_LABEL } from './network-policy.js';
 import type { StepResult } from './plan.js';
 import { deleteTierDeny } from './release.js';
 import type { TierCoverage } from './policy-bypass.js';
@@ -24,13 +25,6 @@ import { kubeFailed } from './plan.js';
 
 const ACTION = 'eks:isolate-pod-network';
 
-/** Label every namespace carries with its own name (Kubernetes ≥ 1.21). */
-const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
-/** Cluster DNS pods (CoreDNS keeps the kube-dns label). */
-const KUBE_DNS = {
-  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
-  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-};
 /** The label Cilium gives every endpoint with its pod's namespace. */
 const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
 /** Every address, both families: covers pods too (a pod's address is in it). */
@@ -96,7 +90,7 @@ function clusterNetworkPolicy(
               {
                 name: 'accept-cluster-dns',
                 action: 'Accept',
-                to: [{ pods: KUBE_DNS }],
+                to: [{ pods: KUBE_DNS_PODS }],
                 [portsKey]: dnsPorts,
               },
             ]
@@ -242,14 +236,16 @@ export interface PlacedTier {
 
 export type TierPlacement = { placed: PlacedTier } | { failed: string };
 
-const describe = (tier: TierKind, found: FoundPod): string =>
-  `${tier.kind} ${networkPolicyName(found.uid)} (${tier.group}/${tier.version})`;
+/** `ClusterNetworkPolicy gdrr-quarantine-<uid> (networking.k8s.aws/v1alpha1)`. */
+export const tierObjectRef = (tier: TierKind, uid: string): string =>
+  `${tier.kind} ${networkPolicyName(uid)} (${tier.group}/${tier.version})`;
 
 /** Whether an object of that name is the responder's deny for this pod. */
-const isOurs = (object: unknown, found: FoundPod): boolean =>
+/** Whether a tier object is the responder's deny for the pod of `uid` (labelled with it). */
+export const isTierDenyOf = (object: unknown, uid: string): boolean =>
   (object as { metadata?: { labels?: Record<string, string> } }).metadata?.labels?.[
     QUARANTINE_LABEL
-  ] === found.uid;
+  ] === uid;
 
 /** Read the tier object of that name: the object, undefined when absent, or a failure. */
 async function readTierObject(
@@ -265,17 +261,23 @@ async function readTierObject(
   } catch (error) {
     if (isNotFound(error)) return { object: undefined };
     return {
-      failed: kubeFailed(ACTION, `get ${describe(tier, found)}`, error, 'getClusterCustomObject')
-        .detail,
+      failed: kubeFailed(
+        ACTION,
+        `get ${tierObjectRef(tier, found.uid)}`,
+        error,
+        'getClusterCustomObject',
+      ).detail,
     };
   }
 }
 
 /** Placed when the object is the responder's deny for this pod, else why not. */
 const judgeTierObject = (tier: TierKind, found: FoundPod, object: unknown): TierPlacement =>
-  isOurs(object, found)
+  isTierDenyOf(object, found.uid)
     ? { placed: { tier, name: networkPolicyName(found.uid) } }
-    : { failed: `${describe(tier, found)} exists but is not the responder's for this pod` };
+    : {
+        failed: `${tierObjectRef(tier, found.uid)} exists but is not the responder's for this pod`,
+      };
 
 /**
  * Create the tier's deny for the pod; one of that name already there must be ours. With
@@ -302,14 +304,16 @@ export async function placeTierDeny(
     return { placed: { tier, name: networkPolicyName(found.uid) } };
   } catch (error) {
     if (!isAlreadyExists(error)) {
-      const step = `create ${describe(tier, found)}`;
+      const step = `create ${tierObjectRef(tier, found.uid)}`;
       return { failed: kubeFailed(ACTION, step, error, 'createClusterCustomObject').detail };
     }
   }
   const read = await readTierObject(kube, tier, found);
   if ('failed' in read) return read;
   return read.object === undefined
-    ? { failed: `${describe(tier, found)} already existed when created but was gone when read` }
+    ? {
+        failed: `${tierObjectRef(tier, found.uid)} already existed when created but was gone when read`,
+      }
     : judgeTierObject(tier, found, read.object);
 }
 
@@ -393,7 +397,7 @@ export function withTierDenies(
       ? step.outcome.evidence
       : {
           ...step.outcome.evidence,
-          tierDeny: placed.map(({ tier }) => describe(tier, found)).join(', '),
+          tierDeny: placed.map(({ tier }) => tierObjectRef(tier, found.uid)).join(', '),
         };
   return {
     outcome: { ...step.outcome, ...(evidence ? { evidence } : {}) },
@@ -406,4 +410,4 @@ export function withTierDenies(
 export const rehearsedTiers = (discovery: TierDiscovery, found: FoundPod): string =>
   discovery.served.length === 0
     ? ''
-    : `; would also create ${discovery.served.map((tier) => describe(tier, found)).join(' and ')} above NetworkPolicies`;
+    : `; would also create ${discovery.served.map((tier) => tierObjectRef(tier, found.uid)).join(' and ')} above NetworkPolicies`;

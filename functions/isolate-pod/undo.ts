@@ -23,7 +23,7 @@ import { cleanText } from '../../shared/sanitize.js';
 import { CONTAINED_AT_ANNOTATION, DETACHED_LABELS_ANNOTATION } from './annotations.js';
 import { manualRestore, readDetachedRecord } from './detached-record.js';
 import { MERGE_PATCH, isNotFound } from './kube.js';
-import { TIER_KINDS, type TierKind } from './policy-tier.js';
+import { TIER_KINDS, isTierDenyOf, tierObjectRef, type TierKind } from './policy-tier.js';
 
 export class UndoError extends Error {
   override readonly name = 'UndoError';
@@ -62,7 +62,7 @@ async function undoTierDeny(
 ): Promise<void> {
   const name = networkPolicyName(uid);
   const where = { group: tier.group, version: tier.version, plural: tier.plural, name };
-  const label = `${tier.kind} ${name} (${tier.group}/${tier.version})`;
+  const label = tierObjectRef(tier, uid);
   let object: unknown;
   try {
     object = await custom.getClusterCustomObject(where);
@@ -70,8 +70,7 @@ async function undoTierDeny(
     if (!isNotFound(error)) report.problems.push(`get ${label}: ${describeError(error).summary}`);
     return;
   }
-  const labels = (object as { metadata?: { labels?: Record<string, string> } }).metadata?.labels;
-  if (labels?.[QUARANTINE_LABEL] !== uid) {
+  if (!isTierDenyOf(object, uid)) {
     report.problems.push(`${label} is not the responder's for this pod: left in place`);
     return;
   }

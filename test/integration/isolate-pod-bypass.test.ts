@@ -24,7 +24,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
 import type { ActionOutcome } from '../../shared/contracts.js';
 import { QUARANTINE_LABEL, networkPolicyName } from '../../shared/labels.js';
 import { containPodIn } from '../../functions/isolate-pod/contain.js';
@@ -33,6 +32,7 @@ import {
   adminKubeConfig,
   applyManifest,
   bearerKubeConfig,
+  eksPodRequest,
   eventually,
   mintTestToken,
   readManifest,
@@ -161,36 +161,16 @@ describe.skipIf(skipReason())(
           spec: { containers: [{ name: 'app', image: 'registry.invalid/web:1' }] },
         },
       });
-      const request: RequestFor<'eks-pod'> = parseContainmentRequest(
-        {
-          version: 1,
-          findingId: `${podCounter.toString(16).padStart(4, '0')}${'cd'.repeat(14)}`,
-          findingType: 'Execution:Runtime/ReverseShell',
-          severity: 8,
-          accountId: '123456789012',
-          region: 'us-east-1',
-          target: {
-            surface: 'eks-pod',
-            clusterName,
-            namespace,
-            podName,
-            podUid: pod.metadata!.uid!,
-            containerIds: [],
-          },
-          actions: ['eks:label-pod', 'eks:isolate-pod-network'],
-          hostCompromise: false,
-          dryRun: false,
-          exemptionKey: 'guardduty-responder/exempt',
-          eks: {
-            allowDnsEgress: false,
-            maxCordonedNodes: 0,
-            protectedNamespaces: ['kube-system'],
-            whenIsolationBypassed: options.whenIsolationBypassed,
-            trustDenyTier: options.trustDenyTier,
-          },
+      const request = eksPodRequest(clusterName, namespace, {
+        target: { podName, podUid: pod.metadata!.uid! },
+        eks: {
+          allowDnsEgress: false,
+          maxCordonedNodes: 0,
+          protectedNamespaces: ['kube-system'],
+          whenIsolationBypassed: options.whenIsolationBypassed,
+          trustDenyTier: options.trustDenyTier,
         },
-        'eks-pod',
-      );
+      });
       const result = await containPodIn(request, asResponder);
       expect(result.outcomes[0]?.status).toBe('contained');
       // The quarantine policy is stored either way: the judgement is about the others.

@@ -24,7 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
+import type { RequestFor } from '../../shared/containment.js';
 import { ContainmentResultSchema, type ContainmentResult } from '../../shared/contracts.js';
 import {
   CORDONED_LABEL,
@@ -44,6 +44,7 @@ import {
   adminKubeConfig,
   applyManifest,
   bearerKubeConfig,
+  eksPodRequest,
   eventually,
   mintTestToken,
   readManifest,
@@ -64,8 +65,6 @@ const functionIn = (accountId: string, region: string) => ({
 });
 
 const hex64 = (seed: string) => seed.repeat(64).slice(0, 64);
-let findingCounter = 0;
-const findingId = () => `${(++findingCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`;
 
 describe.skipIf(skipReason())(
   'isolate-pod against a real kube-apiserver (EKS token, shipped RBAC)',
@@ -82,33 +81,17 @@ describe.skipIf(skipReason())(
     let apps: AppsV1Api;
     let clusterName: string;
 
-    function request(
+    const request = (
       overrides: Record<string, unknown> & { target?: Record<string, unknown> } = {},
-    ): Request {
-      const { target, ...rest } = overrides;
-      return parseContainmentRequest(
-        {
-          version: 1,
-          findingId: findingId(),
-          findingType: 'Execution:Runtime/ReverseShell',
-          severity: 8,
-          accountId: '123456789012',
-          region: 'us-east-1',
-          target: { surface: 'eks-pod', clusterName, namespace, containerIds: [], ...target },
-          actions: ['eks:label-pod', 'eks:isolate-pod-network'],
-          hostCompromise: false,
-          dryRun: false,
-          exemptionKey: 'guardduty-responder/exempt',
-          eks: {
-            allowDnsEgress: false,
-            maxCordonedNodes: 1000,
-            protectedNamespaces: ['kube-system', protectedNamespace],
-          },
-          ...rest,
+    ): Request =>
+      eksPodRequest(clusterName, namespace, {
+        eks: {
+          allowDnsEgress: false,
+          maxCordonedNodes: 1000,
+          protectedNamespaces: ['kube-system', protectedNamespace],
         },
-        'eks-pod',
-      );
-    }
+        ...overrides,
+      });
 
     async function contain(req: Request): Promise<ContainmentResult> {
       const result = await containPodIn(req, asResponder);
@@ -346,7 +329,7 @@ describe.skipIf(skipReason())(
         await networking.readNamespacedNetworkPolicy({ name: networkPolicyName(uid), namespace })
       ).metadata?.resourceVersion;
 
-      const again = await contain({ ...req, findingId: findingId() });
+      const again = await contain({ ...req, findingId: request().findingId });
       expect(statusesOf(again)).toEqual([
         ['eks:label-pod', 'already-contained'],
         ['eks:isolate-pod-network', 'already-contained'],

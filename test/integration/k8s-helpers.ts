@@ -10,6 +10,7 @@ import {
   loadAllYaml,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { parseContainmentRequest, type RequestFor } from '../../shared/containment.js';
 import { mintEksToken } from '../../shared/eks-token.js';
 import { integrationEnv } from './test-env.js';
 
@@ -114,4 +115,37 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+let requestCounter = 0;
+
+/**
+ * A containment request for a pod of the test cluster, as the router sends one (label and
+ * isolate, default EKS settings). Top-level fields of `overrides` replace the defaults;
+ * its `target` fields are merged into the target.
+ */
+export function eksPodRequest(
+  clusterName: string,
+  namespace: string,
+  overrides: Record<string, unknown> & { target?: Record<string, unknown> } = {},
+): RequestFor<'eks-pod'> {
+  const { target, ...rest } = overrides;
+  return parseContainmentRequest(
+    {
+      version: 1,
+      findingId: `${(++requestCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`,
+      findingType: 'Execution:Runtime/ReverseShell',
+      severity: 8,
+      accountId: '123456789012',
+      region: 'us-east-1',
+      target: { surface: 'eks-pod', clusterName, namespace, containerIds: [], ...target },
+      actions: ['eks:label-pod', 'eks:isolate-pod-network'],
+      hostCompromise: false,
+      dryRun: false,
+      exemptionKey: 'guardduty-responder/exempt',
+      eks: { allowDnsEgress: false, maxCordonedNodes: 1000, protectedNamespaces: ['kube-system'] },
+      ...rest,
+    },
+    'eks-pod',
+  );
 }
