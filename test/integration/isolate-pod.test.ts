@@ -46,6 +46,7 @@ import {
   bearerKubeConfig,
   eksPodRequest,
   eventually,
+  nextFindingId,
   mintTestToken,
   readManifest,
   statusOf,
@@ -329,7 +330,7 @@ describe.skipIf(skipReason())(
         await networking.readNamespacedNetworkPolicy({ name: networkPolicyName(uid), namespace })
       ).metadata?.resourceVersion;
 
-      const again = await contain({ ...req, findingId: request().findingId });
+      const again = await contain({ ...req, findingId: nextFindingId() });
       expect(statusesOf(again)).toEqual([
         ['eks:label-pod', 'already-contained'],
         ['eks:isolate-pod-network', 'already-contained'],

@@ -119,6 +119,10 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
 
 let requestCounter = 0;
 
+/** A finding id no earlier request of this test run used. */
+export const nextFindingId = (): string =>
+  `${(++requestCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`;
+
 /**
  * A containment request for a pod of the test cluster, as the router sends one (label and
  * isolate, default EKS settings). Top-level fields of `overrides` replace the defaults;
@@ -133,7 +137,7 @@ export function eksPodRequest(
   return parseContainmentRequest(
     {
       version: 1,
-      findingId: `${(++requestCounter).toString(16).padStart(4, '0')}${'ab'.repeat(14)}`,
+      findingId: nextFindingId(),
       findingType: 'Execution:Runtime/ReverseShell',
       severity: 8,
       accountId: '123456789012',
