@@ -13,6 +13,8 @@ import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/c
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { respond, type RouterDeps } from '../functions/router/respond.js';
+import { lambdaContainment } from '../functions/router/containment.js';
+import { snsAlerts } from '../functions/router/publish.js';
 import { DynamoResponseStore, type ResponseStore } from '../functions/router/store.js';
 import { defaultPolicy } from '../shared/policy.js';
 import { MemoryStore } from '../test/fakes/memory-store.js';
@@ -95,16 +97,13 @@ async function storm(events: readonly unknown[], store: ResponseStore, label: st
   const metrics = new Metrics({ namespace: 'GuardDutyRuntimeResponder', serviceName });
   const deps: RouterDeps = {
     policy: defaultPolicy(),
-    lambda: containingLambda(),
-    sns: acceptingSns(),
+    contain: lambdaContainment(
+      containingLambda(),
+      { 'eks-pod': 'isolate-pod', 'ecs-task': 'stop-task', 'ec2-instance': 'quarantine-ec2' },
+      60_000,
+    ),
+    publish: snsAlerts(acceptingSns(), 'arn:aws:sns:us-east-1:123456789012:bench'),
     store,
-    topicArn: 'arn:aws:sns:us-east-1:123456789012:bench',
-    functionNames: {
-      'eks-pod': 'isolate-pod',
-      'ecs-task': 'stop-task',
-      'ec2-instance': 'quarantine-ec2',
-    },
-    containmentTimeoutMs: 60_000,
     logger: new Logger({ serviceName }),
     metrics,
   };

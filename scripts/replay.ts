@@ -11,7 +11,11 @@ import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
 
 const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
-  --html  also write a browsable report of every file (decision, reason, plan, alert)
+       npm run replay -- --stream [--json] [--policy FILE] <file-or-directory>...
+  --html    also write a browsable report of every file (decision, reason, plan, alert)
+  --stream  the inputs, in order, are one stream of deliveries within a budget window,
+            through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
+            with its state in memory; a dry run, one record or line per delivery
   --live  contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for EKS
           the kubeconfig's current context), then print each step's outcome and the alert`;
 
@@ -74,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
         live: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
         html: { type: 'string' },
+        stream: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -90,6 +95,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`replay: no finding file or directory given\n${USAGE}\n`);
     return 2;
   }
+  if (values.stream && values.live) {
+    process.stderr.write(
+      `replay: --stream is a dry run and cannot be combined with --live\n${USAGE}\n`,
+    );
+    return 2;
+  }
   let policy: Policy;
   try {
     policy = values.policy ? loadPolicyFile(values.policy) : defaultPolicy();
@@ -103,6 +114,9 @@ async function main(argv: string[]): Promise<number> {
   const { files, errors } = expand(positionals);
   for (const error of errors) process.stderr.write(`${error}\n`);
   let failed = errors.length > 0;
+  if (values.stream) {
+    return (await replayStreamOf(files, policy, values)) && !failed ? 0 : 1;
+  }
   const records: ReplayRecord[] = [];
   for (const file of files) {
     const read = readJson(file);
@@ -126,12 +140,45 @@ async function main(argv: string[]): Promise<number> {
       values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
     );
   }
-  if (values.html) {
-    const { htmlReport } = await import('../shared/html.js');
-    writeFileSync(values.html, htmlReport(records, new Date()));
-    process.stderr.write(`replay: wrote ${values.html}\n`);
-  }
+  await writeHtml(values.html, records);
   return failed ? 1 : 0;
+}
+
+async function writeHtml(path: string | undefined, records: ReplayRecord[]): Promise<void> {
+  if (path === undefined) return;
+  const { htmlReport } = await import('../shared/html.js');
+  writeFileSync(path, htmlReport(records, new Date()));
+  process.stderr.write(`replay: wrote ${shownPath(path)}\n`);
+}
+
+/**
+ * The files as one stream of deliveries through the router's pipeline. A file that cannot
+ * be read is reported and left out of the stream. True when every file could be read.
+ */
+async function replayStreamOf(
+  files: string[],
+  policy: Policy,
+  options: { json?: boolean; html?: string },
+): Promise<boolean> {
+  const { replayStream, formatStreamLine, streamSummary } =
+    await import('../functions/router/stream.js');
+  const deliveries = [];
+  let allRead = true;
+  for (const file of files) {
+    const read = readJson(file);
+    if (read.ok) deliveries.push({ file, event: read.value });
+    else {
+      process.stderr.write(`${read.error}\n`);
+      allRead = false;
+    }
+  }
+  const records = await replayStream(deliveries, policy);
+  for (const record of records) {
+    process.stdout.write(`${options.json ? JSON.stringify(record) : formatStreamLine(record)}\n`);
+  }
+  if (!options.json) process.stdout.write(`\n${streamSummary(records)}\n`);
+  await writeHtml(options.html, records);
+  return allRead;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -546,24 +546,36 @@ export function renderUpdateAlert(
   return { subject, text, slack };
 }
 
-/** The one loud alert when a surface's containment budget is used up for the window. */
-export function renderBudgetAlert(
-  surface: string,
-  limit: number,
-  windowMinutes: number,
-  windowEnds: Date,
-): Alert {
+/** A budget refusal, as the one loud alert per window reports it. */
+export interface ExhaustedBudget {
+  surface: string;
+  /** The cluster or account that used its share; null when the whole surface is used up. */
+  scope: { label: string; name: string } | null;
+  limit: number;
+  windowMinutes: number;
+  windowEnds: Date;
+}
+
+/** The one loud alert when a surface's, or one scope's, containment budget is used up for the window. */
+export function renderBudgetAlert(exhausted: ExhaustedBudget): Alert {
+  const { surface, scope, limit, windowMinutes, windowEnds } = exhausted;
+  const until = windowEnds.toISOString();
+  // The scope is built from validated identifiers only (cluster name or ARN, account).
+  const who = scope === null ? `${surface} workloads` : `${surface} workloads of ${scope.label}`;
   const subject = forSubject(
-    `[CRITICAL] RESPONDER BUDGET EXHAUSTED: ${surface} notify-only until ${windowEnds.toISOString()}`,
+    `[CRITICAL] RESPONDER BUDGET EXHAUSTED: ${scope === null ? surface : `${surface} in ${scope.name}`} notify-only until ${until}`,
   );
   const text = [
-    `The responder contained ${limit} ${surface} workloads in the current ${windowMinutes}-minute window: its blast-radius budget is used up.`,
-    `Until ${windowEnds.toISOString()} further ${surface} findings are only notified, not contained; each still gets its own alert.`,
+    `The responder contained ${limit} ${who} in the current ${windowMinutes}-minute window: ${scope === null ? 'the surface' : 'that scope'}'s blast-radius budget is used up.`,
+    `Until ${until} further findings about ${who} are only notified, not contained; each still gets its own alert.`,
+    scope === null
+      ? 'Every cluster and account of this surface is affected.'
+      : `Other clusters and accounts keep their own share of the ${surface} budget.`,
     'This can be a real outbreak or an attacker triggering findings to make the responder isolate the fleet. Review the recent alerts.',
-    'To change the limit, set budget.maxContainments in the policy file.',
+    'To change the limits, set budget.maxContainments and budget.maxSharePerScope in the policy file.',
   ].join('\n');
   const slack = shortSlack(
-    `budget-${surface}-${windowEnds.getTime()}`,
+    `budget-${surface}-${windowEnds.getTime()}${scope === null ? '' : `-${scope.name}`}`,
     `:rotating_light: Responder budget exhausted: ${surface}`,
     forSlack(text as CleanText),
     subject,

@@ -81,8 +81,9 @@ export const PolicySchema = z.strictObject({
     deregisterFromTargetGroups: z.boolean(),
   }),
   /**
-   * Blast-radius budget: at most this many containments per surface per window. Past it
-   * the surface is notify-only (one loud alert says so) until the window passes.
+   * Blast-radius budget: at most this many workloads contained per surface per window (a
+   * finding that changes nothing, such as one about a workload already contained, uses
+   * none). Past it the surface is notify-only (one loud alert says so) until the window passes.
    */
   budget: z.strictObject({
     windowMinutes: z.int().check(z.gte(1), z.lte(1440)),
@@ -91,6 +92,12 @@ export const PolicySchema = z.strictObject({
       'ecs-task': z.int().check(z.gte(0), z.lte(10_000)),
       'ec2-instance': z.int().check(z.gte(0), z.lte(10_000)),
     }),
+    /**
+     * Largest share of a surface's window budget one cluster (EKS, ECS) or account (EC2) may
+     * use, so one compromised cluster cannot switch containment off for the others. At least
+     * one containment per scope while the surface allows any. Added later: absent means 0.5.
+     */
+    maxSharePerScope: z._default(z.number().check(z.gt(0), z.lte(1)), 0.5),
   }),
   /** A re-delivered finding sends at most one "still active" update per this many minutes. */
   duplicateAlertIntervalMinutes: z.int().check(z.gte(1), z.lte(10_080)),

@@ -5,12 +5,28 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Response } from '../../shared/alert.js';
-import { ContainmentResultSchema, type ContainmentRequest } from '../../shared/contracts.js';
+import {
+  ContainmentResultSchema,
+  type ContainmentRequest,
+  type Surface,
+} from '../../shared/contracts.js';
 import { describeIssues } from '../../shared/finding-schema.js';
 import { cleanText } from '../../shared/sanitize.js';
 import { describeError } from '../../shared/containment.js';
 
-const failed = (message: string, retryable: boolean): Response & { retryable: boolean } => ({
+/** What a containment answered, and whether trying again may help. */
+export type ContainResponse = Response & { retryable: boolean };
+
+/**
+ * How the router has a workload contained: the surface's containment function in AWS, a
+ * simulation in `replay --stream`. Never throws: every problem is a `failure`.
+ */
+export type Containment = (
+  surface: Surface,
+  request: ContainmentRequest,
+) => Promise<ContainResponse>;
+
+const failed = (message: string, retryable: boolean): ContainResponse => ({
   outcomes: [],
   notes: [],
   failure: cleanText(message, 'description'),
@@ -47,10 +63,7 @@ export async function withDeadline<T>(
 }
 
 /** Decode the function's JSON answer into a Response; details from AWS are sanitized too. */
-export function readContainmentAnswer(
-  payload: string,
-  findingId: string,
-): Response & { retryable: boolean } {
+export function readContainmentAnswer(payload: string, findingId: string): ContainResponse {
   let body: unknown;
   try {
     body = JSON.parse(payload);
@@ -91,7 +104,7 @@ export async function invokeContainment(
   functionName: string,
   request: ContainmentRequest,
   timeoutMs: number,
-): Promise<Response & { retryable: boolean }> {
+): Promise<ContainResponse> {
   let answer;
   try {
     answer = await withDeadline(
@@ -119,4 +132,19 @@ export async function invokeContainment(
     );
   }
   return readContainmentAnswer(payload, request.findingId);
+}
+
+/** Containment by the surface's Lambda function; a surface without one cannot be contained. */
+export function lambdaContainment(
+  lambda: LambdaClient,
+  functionNames: Partial<Record<Surface, string>>,
+  timeoutMs: number,
+): Containment {
+  return (surface, request) => {
+    const functionName = functionNames[surface];
+    if (functionName === undefined) {
+      return Promise.resolve(failed(`no containment function is configured for ${surface}`, false));
+    }
+    return invokeContainment(lambda, functionName, request, timeoutMs);
+  };
 }

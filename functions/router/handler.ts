@@ -10,6 +10,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from '../../shared/zod.js';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../shared/policy.js';
+import { lambdaContainment } from './containment.js';
+import { snsAlerts } from './publish.js';
 import { respond, type RouterDeps, type RouterResult } from './respond.js';
 import { DynamoResponseStore } from './store.js';
 
@@ -53,15 +55,16 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): RouterDeps {
       tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 4 })),
       config.STATE_TABLE,
     ),
-    lambda: tracer.captureAWSv3Client(new LambdaClient({})),
-    sns: tracer.captureAWSv3Client(new SNSClient({})),
-    topicArn: config.ALERT_TOPIC_ARN,
-    functionNames: {
-      'eks-pod': config.ISOLATE_POD_FUNCTION,
-      'ecs-task': config.STOP_TASK_FUNCTION,
-      'ec2-instance': config.QUARANTINE_EC2_FUNCTION,
-    },
-    containmentTimeoutMs: config.CONTAINMENT_TIMEOUT_MS,
+    contain: lambdaContainment(
+      tracer.captureAWSv3Client(new LambdaClient({})),
+      {
+        'eks-pod': config.ISOLATE_POD_FUNCTION,
+        'ecs-task': config.STOP_TASK_FUNCTION,
+        'ec2-instance': config.QUARANTINE_EC2_FUNCTION,
+      },
+      config.CONTAINMENT_TIMEOUT_MS,
+    ),
+    publish: snsAlerts(tracer.captureAWSv3Client(new SNSClient({})), config.ALERT_TOPIC_ARN),
     logger,
     metrics,
   };

@@ -51,3 +51,11 @@ export async function publishAlert(
   if (!result.MessageId) throw new Error('SNS accepted the alert but returned no MessageId');
   return result.MessageId;
 }
+
+/** Sends one alert and returns its message id; errors propagate so the event is retried. */
+export type AlertSender = (alert: Alert) => Promise<string>;
+
+export const snsAlerts =
+  (sns: SNSClient, topicArn: string): AlertSender =>
+  (alert) =>
+    publishAlert(sns, topicArn, alert);

@@ -6,8 +6,6 @@
  * failure left the finding uncontained. Nothing is lost silently.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { SNSClient } from '@aws-sdk/client-sns';
 import {
   overallStatus,
   renderAlert,
@@ -18,7 +16,6 @@ import {
   type Status,
 } from '../../shared/alert.js';
 import { describeError } from '../../shared/containment.js';
-import type { Surface } from '../../shared/contracts.js';
 import {
   containmentRequest,
   evaluate,
@@ -26,11 +23,19 @@ import {
   type Evaluation,
 } from '../../shared/decide.js';
 import type { Policy } from '../../shared/policy.js';
-import { budgetWindowStart, idempotencyKey } from '../../shared/reliability.js';
+import {
+  budgetScope,
+  budgetWindowStart,
+  type BudgetScope,
+  changedSomething,
+  idempotencyKey,
+  scopeLimit,
+  targetKey,
+} from '../../shared/reliability.js';
 import { cleanText } from '../../shared/sanitize.js';
-import { invokeContainment } from './containment.js';
-import { publishAlert } from './publish.js';
-import type { ResponseStore } from './store.js';
+import type { Containment, ContainResponse } from './containment.js';
+import type { AlertSender } from './publish.js';
+import type { BudgetAnswer, BudgetHold, ResponseStore } from './store.js';
 
 /** The slice of Powertools Logger the router uses. */
 export type RouterLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'>;
@@ -44,13 +49,11 @@ export interface RouterDeps {
   policy: Policy;
   /** Set when the configured policy could not be loaded: nothing is contained, every finding says why. */
   policyError?: string;
-  lambda: LambdaClient;
-  sns: SNSClient;
   store: ResponseStore;
-  topicArn: string;
-  /** Containment function name or ARN per surface; a missing one cannot be called. */
-  functionNames: Partial<Record<Surface, string>>;
-  containmentTimeoutMs: number;
+  /** Has a workload contained (the surface's Lambda function; a simulation in replay --stream). */
+  contain: Containment;
+  /** Sends one alert (to the SNS topic; collected in replay --stream). */
+  publish: AlertSender;
   logger: RouterLogger;
   metrics?: RouterMetrics;
   now?: () => number;
@@ -58,11 +61,29 @@ export interface RouterDeps {
 
 export type RouterStatus = Status | 'DUPLICATE';
 
+/**
+ * What the budget did for a contain decision: `taken` (one unit used for a workload that
+ * had none this window), `held` (the workload already had one: nothing more used),
+ * `released` (taken, then given back because the containment changed nothing), or
+ * refused because the scope's share or the surface's budget is used up.
+ */
+export interface BudgetReport {
+  outcome: Exclude<BudgetAnswer, 'taken'> | 'taken' | 'released';
+  /** The cluster or account counted against, as an operator reads it. */
+  scope: string;
+  scopeLimit: number;
+  surfaceLimit: number;
+}
+
 export interface RouterResult {
   decision: Decision;
+  /** Why: the policy's reason, or the router's (budget, unreadable policy). */
+  reason: string;
   findingId: string | null;
   status: RouterStatus | null;
   alertMessageId: string | null;
+  /** Present when the budget was consulted (contain decisions outside a dry run). */
+  budget?: BudgetReport;
 }
 
 /** Thrown after the alert is sent, so the event is retried and finally dead-lettered. */
@@ -80,7 +101,6 @@ export class ContainmentFailedError extends Error {
 export const CLAIM_LEASE_MS = 150_000;
 
 const NOTHING_DONE: Response = { outcomes: [], notes: [] };
-type ContainResponse = Response & { retryable: boolean };
 
 /** The same evaluation, turned into a notify with our reason (nothing will be contained). */
 const notifyInstead = (evaluation: Evaluation, reason: string): Evaluation => ({
@@ -100,15 +120,7 @@ async function contain(evaluation: Evaluation, deps: RouterDeps): Promise<Contai
       retryable: false,
     };
   }
-  const functionName = deps.functionNames[surface];
-  if (functionName === undefined) {
-    return {
-      ...NOTHING_DONE,
-      failure: cleanText(`no containment function is configured for ${surface}`),
-      retryable: false,
-    };
-  }
-  return invokeContainment(deps.lambda, functionName, request, deps.containmentTimeoutMs);
+  return deps.contain(surface, request);
 }
 
 function summary(evaluation: Evaluation) {
@@ -125,7 +137,7 @@ function summary(evaluation: Evaluation) {
 }
 
 async function publish(deps: RouterDeps, alert: Alert | null): Promise<string | null> {
-  return alert === null ? null : publishAlert(deps.sns, deps.topicArn, alert);
+  return alert === null ? null : deps.publish(alert);
 }
 
 /** A re-delivery: no new action; at most one "still active" alert per interval. */
@@ -150,34 +162,114 @@ async function answerDuplicate(
     previous: claim.status,
     updateAlert: alertMessageId !== null,
   });
-  return { decision: evaluation.decision, findingId, status: 'DUPLICATE', alertMessageId };
+  return {
+    decision: evaluation.decision,
+    reason: evaluation.reason,
+    findingId,
+    status: 'DUPLICATE',
+    alertMessageId,
+  };
 }
 
-/** Take one unit of the surface's budget; on the first refusal in a window, say so loudly. */
+/** The budget unit a contain decision needs, and its scope; null when the budget does not apply. */
+function budgetHold(
+  evaluation: Evaluation,
+  policy: Policy,
+  now: number,
+): { hold: BudgetHold; scope: BudgetScope } | null {
+  const { surface, target, finding } = evaluation;
+  if (evaluation.decision !== 'contain' || policy.dryRun) return null;
+  if (surface === null || target === null || finding === null) return null;
+  const { windowMinutes, maxContainments, maxSharePerScope } = policy.budget;
+  const scope = budgetScope(target, finding.accountId, finding.region);
+  return {
+    scope,
+    hold: {
+      surface,
+      windowStart: budgetWindowStart(now, windowMinutes),
+      scope: scope.key,
+      workload: targetKey(target),
+      surfaceLimit: maxContainments[surface],
+      scopeLimit: scopeLimit(maxContainments[surface], maxSharePerScope),
+    },
+  };
+}
+
+interface Budgeted {
+  evaluation: Evaluation;
+  /** The unit this delivery took, to give back if the containment changes nothing. */
+  taken: BudgetHold | null;
+  report?: BudgetReport;
+}
+
+/**
+ * Count the workload against its scope's share and its surface's budget. A workload that
+ * already holds a unit this window (another finding about it, a retry) goes ahead without
+ * using more. On the first refusal per scope (or surface) and window, say so loudly.
+ */
 async function withinBudget(
   evaluation: Evaluation,
   deps: RouterDeps,
   now: number,
-): Promise<Evaluation> {
-  const surface = evaluation.surface;
-  if (evaluation.decision !== 'contain' || surface === null || deps.policy.dryRun)
-    return evaluation;
-  const { windowMinutes, maxContainments } = deps.policy.budget;
-  const windowStart = budgetWindowStart(now, windowMinutes);
-  if (await deps.store.takeBudget(surface, windowStart, maxContainments[surface]))
-    return evaluation;
+): Promise<Budgeted> {
+  const needed = budgetHold(evaluation, deps.policy, now);
+  if (needed === null) return { evaluation, taken: null };
+  const { hold, scope } = needed;
+  const answer = await deps.store.reserveBudget(hold);
+  const report: BudgetReport = {
+    outcome: answer,
+    scope: scope.label,
+    scopeLimit: hold.scopeLimit,
+    surfaceLimit: hold.surfaceLimit,
+  };
+  if (answer === 'taken' || answer === 'held')
+    return { evaluation, taken: answer === 'taken' ? hold : null, report };
+
   deps.metrics?.addMetric('BudgetExhausted', 'Count', 1);
-  const windowEnds = new Date(windowStart + windowMinutes * 60_000);
-  if (await deps.store.firstBudgetAlert(surface, windowStart)) {
+  const { windowMinutes } = deps.policy.budget;
+  const windowEnds = new Date(hold.windowStart + windowMinutes * 60_000);
+  const byScope = answer === 'scope-exhausted';
+  if (
+    await deps.store.firstBudgetAlert(hold.surface, hold.windowStart, byScope ? hold.scope : null)
+  ) {
     await publish(
       deps,
-      renderBudgetAlert(surface, maxContainments[surface], windowMinutes, windowEnds),
+      renderBudgetAlert({
+        surface: hold.surface,
+        scope: byScope ? scope : null,
+        limit: byScope ? hold.scopeLimit : hold.surfaceLimit,
+        windowMinutes,
+        windowEnds,
+      }),
     );
   }
-  return notifyInstead(
-    evaluation,
-    `blast-radius budget used up: ${maxContainments[surface]} ${surface} containments per ${windowMinutes} minutes (notify-only until ${windowEnds.toISOString()})`,
-  );
+  const reason = byScope
+    ? `blast-radius budget used up for ${scope.label}: one cluster or account may use ${hold.scopeLimit} of the ${hold.surfaceLimit} ${hold.surface} containments per ${windowMinutes} minutes (notify-only for it until ${windowEnds.toISOString()})`
+    : `blast-radius budget used up: ${hold.surfaceLimit} ${hold.surface} containments per ${windowMinutes} minutes (notify-only until ${windowEnds.toISOString()})`;
+  return { evaluation: notifyInstead(evaluation, reason), taken: null, report };
+}
+
+/**
+ * Give the unit back when the containment changed nothing (already contained, exempt,
+ * gone, or failed before any change): only workloads actually changed count. A failed
+ * give-back is logged and leaves the unit counted, which errs towards containing less.
+ */
+async function settleBudget(
+  budgeted: Budgeted,
+  response: ContainResponse,
+  deps: RouterDeps,
+): Promise<BudgetReport | undefined> {
+  const { taken, report } = budgeted;
+  if (taken === null || report === undefined || changedSomething(response.outcomes)) return report;
+  try {
+    await deps.store.releaseBudget(taken);
+    return { ...report, outcome: 'released' };
+  } catch (error) {
+    deps.logger.warn('budget unit could not be given back', {
+      error: describeError(error).summary,
+    });
+    return report;
+  }
 }
 
 /** Handle one EventBridge event end to end. */
@@ -190,11 +282,23 @@ export async function respond(event: unknown, deps: RouterDeps): Promise<RouterR
     deps.metrics?.addMetric(`Decision_${evaluation.decision}`, 'Count', 1);
     if (evaluation.decision === 'reject') {
       deps.logger.error('event rejected', summary(evaluation));
-      return { decision: 'reject', findingId, status: null, alertMessageId: null };
+      return {
+        decision: 'reject',
+        reason: evaluation.reason,
+        findingId,
+        status: null,
+        alertMessageId: null,
+      };
     }
     if (evaluation.decision === 'ignore') {
       deps.logger.info('event ignored', summary(evaluation));
-      return { decision: 'ignore', findingId, status: null, alertMessageId: null };
+      return {
+        decision: 'ignore',
+        reason: evaluation.reason,
+        findingId,
+        status: null,
+        alertMessageId: null,
+      };
     }
     if (deps.policyError !== undefined) {
       // Fail closed: never contain on a policy we could not read; say so in the alert.
@@ -247,16 +351,18 @@ async function handleOnce(
 
   let recorded = false;
   try {
-    let evaluation: Evaluation;
+    let budgeted: Budgeted;
     try {
-      evaluation = await withinBudget(initial, deps, now);
+      budgeted = await withinBudget(initial, deps, now);
     } catch (error) {
       throw await storeUnavailable(initial, error, deps);
     }
+    const { evaluation } = budgeted;
     const response: ContainResponse =
       evaluation.decision === 'contain'
         ? await contain(evaluation, deps)
         : { ...NOTHING_DONE, retryable: false };
+    const budget = await settleBudget(budgeted, response, deps);
     const status = overallStatus(evaluation, response);
     const alertMessageId = await publish(deps, renderAlert(evaluation, response));
     const failed = status === 'CONTAINMENT FAILED';
@@ -278,6 +384,7 @@ async function handleOnce(
       status,
       outcomes: response.outcomes,
       failure: response.failure,
+      budget,
       alertMessageId,
     });
     if (failed) {
@@ -291,7 +398,14 @@ async function handleOnce(
     } else if (status === 'CONTAINED' || status === 'ALREADY CONTAINED') {
       deps.metrics?.addMetric('Contained', 'Count', 1);
     }
-    return { decision: evaluation.decision, findingId, status, alertMessageId };
+    return {
+      decision: evaluation.decision,
+      reason: evaluation.reason,
+      findingId,
+      status,
+      alertMessageId,
+      ...(budget === undefined ? {} : { budget }),
+    };
   } catch (error) {
     if (!recorded) {
       // Release the claim so the retry of this event is not taken for a duplicate.

@@ -1,7 +1,8 @@
 /**
  * The router's memory across deliveries, on DynamoDB conditional writes: one claim per
  * finding and workload (so concurrent duplicates contain once), rate-limited update alerts,
- * the per-surface containment budget, and the audit record of what was done.
+ * the containment budget (per surface, per cluster or account, one unit per workload), and
+ * the audit record of what was done.
  */
 import {
   ConditionalCheckFailedException,
@@ -43,11 +44,47 @@ export interface ResponseStore {
   finish(key: string, record: FinishRecord): Promise<void>;
   /** True (and recorded) when no update alert was sent for this finding since `now - intervalMs`. */
   allowUpdateAlert(key: string, now: number, intervalMs: number, count: number): Promise<boolean>;
-  /** Count one containment against the surface's window; false when the budget is used up. */
-  takeBudget(surface: Surface, windowStart: number, limit: number): Promise<boolean>;
-  /** True exactly once per surface and window: who sends the "budget exhausted" alert. */
-  firstBudgetAlert(surface: Surface, windowStart: number): Promise<boolean>;
+  /**
+   * Take one unit of the window's budget for this workload, unless it already holds one
+   * (another finding about it, or a retry): then it consumes nothing more.
+   */
+  reserveBudget(hold: BudgetHold): Promise<BudgetAnswer>;
+  /** Give the unit back: the containment changed nothing. Idempotent. */
+  releaseBudget(hold: BudgetHold): Promise<void>;
+  /**
+   * True exactly once per surface (scope null) or scope, and window: who sends the
+   * "budget exhausted" alert.
+   */
+  firstBudgetAlert(surface: Surface, windowStart: number, scope: string | null): Promise<boolean>;
 }
+
+/** One workload's unit of a budget window, and the limits it is counted against. */
+export interface BudgetHold {
+  surface: Surface;
+  windowStart: number;
+  /** The cluster or account (budgetScope key). */
+  scope: string;
+  /** The workload (targetKey). */
+  workload: string;
+  surfaceLimit: number;
+  scopeLimit: number;
+}
+
+/** `held`: the workload already had a unit in this window, none was taken. */
+export type BudgetAnswer = 'taken' | 'held' | 'scope-exhausted' | 'surface-exhausted';
+
+/** Store keys of a hold's three records: the workload's unit, its scope's and surface's counters. */
+export function budgetKeys(hold: BudgetHold): { unit: string; scope: string; surface: string } {
+  const window = `${hold.surface}#${hold.windowStart}`;
+  return {
+    unit: `budget-unit#${window}#${hold.scope}#${hold.workload}`,
+    scope: `budget-scope#${window}#${hold.scope}`,
+    surface: `budget#${window}`,
+  };
+}
+
+export const budgetAlertKey = (surface: Surface, windowStart: number, scope: string | null) =>
+  `budget-alert#${surface}#${windowStart}${scope === null ? '' : `#${scope}`}`;
 
 /** Records live 30 days (TTL); GuardDuty findings are re-sent for as long as they recur. */
 const RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -160,27 +197,103 @@ export class DynamoResponseStore implements ResponseStore {
     );
   }
 
-  async takeBudget(surface: Surface, windowStart: number, limit: number): Promise<boolean> {
-    if (limit <= 0) return false;
+  /**
+   * Three conditional writes, in an order chosen so a refused step never blocks anyone else:
+   * the workload's unit first (a held one ends here), then the scope's counter, then the
+   * surface's. Each refusal undoes the steps before it. A scope that has used its share
+   * is refused before it touches the surface counter, so a flood from one cluster never
+   * moves the counter other clusters are checked against, not even for a moment. A crash
+   * between steps leaves a unit counted that was not used: fewer containments, never more.
+   */
+  async reserveBudget(hold: BudgetHold): Promise<BudgetAnswer> {
+    if (hold.surfaceLimit <= 0) return 'surface-exhausted';
+    const keys = budgetKeys(hold);
+    const expires = ttl(hold.windowStart);
+    if (!(await this.setUnit(keys.unit, true, expires))) return 'held';
+    if (!(await this.count(keys.scope, 1, hold.scopeLimit, expires))) {
+      await this.setUnit(keys.unit, false, expires);
+      // Name the surface when it is full too: the alert then says every scope is affected.
+      return (await this.used(keys.surface)) >= hold.surfaceLimit
+        ? 'surface-exhausted'
+        : 'scope-exhausted';
+    }
+    if (!(await this.count(keys.surface, 1, hold.surfaceLimit, expires))) {
+      await this.count(keys.scope, -1, undefined, expires);
+      await this.setUnit(keys.unit, false, expires);
+      return 'surface-exhausted';
+    }
+    return 'taken';
+  }
+
+  async releaseBudget(hold: BudgetHold): Promise<void> {
+    const keys = budgetKeys(hold);
+    const expires = ttl(hold.windowStart);
+    // Flipping the unit first makes a second release of the same hold a no-op.
+    if (!(await this.setUnit(keys.unit, false, expires))) return;
+    await this.count(keys.scope, -1, undefined, expires);
+    await this.count(keys.surface, -1, undefined, expires);
+  }
+
+  /** Mark the workload's unit held or free; false when it already was. */
+  private setUnit(pk: string, held: boolean, expires: AttributeValue): Promise<boolean> {
     return conditional(() =>
       this.dynamo.send(
         new UpdateItemCommand({
           TableName: this.table,
-          Key: { pk: s(`budget#${surface}#${windowStart}`) },
-          UpdateExpression: 'ADD used :one SET expiresAt = :ttl',
-          ConditionExpression: 'attribute_not_exists(used) OR used < :limit',
-          ExpressionAttributeValues: { ':one': n(1), ':limit': n(limit), ':ttl': ttl(windowStart) },
+          Key: { pk: s(pk) },
+          UpdateExpression: 'SET held = :held, expiresAt = :ttl',
+          ConditionExpression: held
+            ? 'attribute_not_exists(held) OR held = :free'
+            : 'held = :taken',
+          ExpressionAttributeValues: {
+            ':held': { BOOL: held },
+            ...(held ? { ':free': { BOOL: false } } : { ':taken': { BOOL: true } }),
+            ':ttl': expires,
+          },
         }),
       ),
     );
   }
 
-  firstBudgetAlert(surface: Surface, windowStart: number): Promise<boolean> {
+  private async used(pk: string): Promise<number> {
+    const item = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: s(pk) }, ConsistentRead: true }),
+    );
+    return Number(item.Item?.used?.N ?? 0);
+  }
+
+  /** Add `delta` to a counter, only while it stays within `limit` (none: always). */
+  private count(
+    pk: string,
+    delta: number,
+    limit: number | undefined,
+    expires: AttributeValue,
+  ): Promise<boolean> {
+    return conditional(() =>
+      this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: s(pk) },
+          UpdateExpression: 'ADD used :delta SET expiresAt = :ttl',
+          ...(limit === undefined
+            ? {}
+            : { ConditionExpression: 'attribute_not_exists(used) OR used < :limit' }),
+          ExpressionAttributeValues: {
+            ':delta': n(delta),
+            ':ttl': expires,
+            ...(limit === undefined ? {} : { ':limit': n(limit) }),
+          },
+        }),
+      ),
+    );
+  }
+
+  firstBudgetAlert(surface: Surface, windowStart: number, scope: string | null): Promise<boolean> {
     return conditional(() =>
       this.dynamo.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { pk: s(`budget-alert#${surface}#${windowStart}`), expiresAt: ttl(windowStart) },
+          Item: { pk: s(budgetAlertKey(surface, windowStart, scope)), expiresAt: ttl(windowStart) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),

@@ -13,6 +13,8 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainmentRequest } from '../../shared/contracts.js';
 import { respond, type RouterDeps } from '../../functions/router/respond.js';
 import { DynamoResponseStore } from '../../functions/router/store.js';
+import { lambdaContainment } from '../../functions/router/containment.js';
+import { snsAlerts } from '../../functions/router/publish.js';
 import { loadEvent, policyWith } from '../helpers.js';
 import { awsClientConfig, createStateTable } from './aws-helpers.js';
 
@@ -24,37 +26,29 @@ let dynamo: DynamoDBClient;
 function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
   return {
     policy: policyWith(() => undefined),
-    lambda: new LambdaClient({ region: 'us-east-1' }),
-    sns: new SNSClient({ region: 'us-east-1' }),
+    contain: lambdaContainment(
+      new LambdaClient({ region: 'us-east-1' }),
+      { 'eks-pod': 'isolate-pod', 'ecs-task': 'stop-task', 'ec2-instance': 'quarantine-ec2' },
+      10_000,
+    ),
+    publish: snsAlerts(
+      new SNSClient({ region: 'us-east-1' }),
+      'arn:aws:sns:us-east-1:123456789012:gdrr-alerts',
+    ),
     store: new DynamoResponseStore(dynamo, table),
-    topicArn: 'arn:aws:sns:us-east-1:123456789012:gdrr-alerts',
-    functionNames: {
-      'eks-pod': 'isolate-pod',
-      'ecs-task': 'stop-task',
-      'ec2-instance': 'quarantine-ec2',
-    },
-    containmentTimeoutMs: 10_000,
     logger: new Logger({ logLevel: 'SILENT' }),
     ...overrides,
   };
 }
 
-beforeAll(async () => {
-  dynamo = new DynamoDBClient({ ...awsClientConfig(), maxAttempts: 5 });
-  table = await createStateTable('gdrr-state', dynamo);
-});
-
-beforeEach(() => {
-  lambdaMock.reset();
-  snsMock.reset();
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
-  // A containment function that takes a moment and reports every action contained.
+/** A containment function that takes a moment and reports every action as `status`. */
+function answerAll(status: 'contained' | 'skipped') {
   lambdaMock.on(InvokeCommand).callsFake(async (input: { Payload: Uint8Array }) => {
     const request = JSON.parse(new TextDecoder().decode(input.Payload)) as ContainmentRequest;
     await new Promise((resolve) => setTimeout(resolve, 20));
     const result = {
       findingId: request.findingId,
-      outcomes: request.actions.map((action) => ({ action, status: 'contained', detail: 'ok' })),
+      outcomes: request.actions.map((action) => ({ action, status, detail: status })),
       notes: [],
     };
     return {
@@ -64,6 +58,19 @@ beforeEach(() => {
       ) as unknown as InvokeCommandOutput['Payload'],
     };
   });
+}
+
+beforeAll(() => {
+  dynamo = new DynamoDBClient({ ...awsClientConfig(), maxAttempts: 5 });
+});
+
+// A table per test: budget counters live per window, and tests share the clock.
+beforeEach(async () => {
+  table = await createStateTable('gdrr-state', dynamo);
+  lambdaMock.reset();
+  snsMock.reset();
+  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
+  answerAll('contained');
 });
 
 /** Run `tasks` with at most `width` in flight. */
@@ -111,15 +118,26 @@ describe('reliability against real conditional writes', () => {
     );
   });
 
-  it('budget: 1,000 distinct high-severity findings for one surface contain exactly the budget', async () => {
+  /** An EC2 finding about instance `i` of `account`, unique to this run. */
+  function instanceFinding(runId: string, i: number, account = '123456789012') {
+    const event = loadEvent('ec2-suspicious-command.json');
+    event.detail.id = `${runId}${account.slice(-4)}${i.toString(16).padStart(20, '0')}`;
+    event.detail.accountId = account;
+    event.detail.resource.instanceDetails.instanceId = `i-${i.toString(16).padStart(17, '0')}`;
+    return event;
+  }
+
+  const subjectsSent = () =>
+    snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject ?? '');
+
+  it('budget: 1,000 distinct high-severity findings over 4 accounts contain exactly the budget, at most half per account', async () => {
     const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 10));
     const runId = randomBytes(4).toString('hex');
-    const tasks = Array.from({ length: 1000 }, (_, i) => () => {
-      const event = loadEvent('ec2-suspicious-command.json');
-      event.detail.id = `${runId}${i.toString(16).padStart(24, '0')}`;
-      event.detail.resource.instanceDetails.instanceId = `i-${i.toString(16).padStart(17, '0')}`;
-      return respond(event, deps({ policy }));
-    });
+    const accounts = ['111111111111', '222222222222', '333333333333', '444444444444'];
+    const tasks = Array.from(
+      { length: 1000 },
+      (_, i) => () => respond(instanceFinding(runId, i, accounts[i % 4]), deps({ policy })),
+    );
     const started = performance.now();
     const results = await pool(tasks, 25);
     const seconds = (performance.now() - started) / 1000;
@@ -127,14 +145,73 @@ describe('reliability against real conditional writes', () => {
     expect(statuses.filter((s) => s === 'CONTAINED')).toHaveLength(10);
     expect(statuses.filter((s) => s === 'NOT CONTAINED')).toHaveLength(990);
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(10);
-    const subjects = snsMock
-      .commandCalls(PublishCommand)
-      .map((call) => call.args[0].input.Subject ?? '');
-    expect(subjects.filter((s) => s.includes('BUDGET EXHAUSTED'))).toHaveLength(1);
+    const perAccount = accounts.map(
+      (account) =>
+        results.filter((r) => r.budget?.outcome === 'taken' && r.budget.scope.includes(account))
+          .length,
+    );
+    expect(Math.max(...perAccount)).toBeLessThanOrEqual(5);
+    const subjects = subjectsSent();
+    const loud = subjects.filter((s) => s.includes('BUDGET EXHAUSTED'));
+    // One for the surface, and at most one per account that used its share first.
+    expect(loud.filter((s) => !s.includes(' in account '))).toHaveLength(1);
+    expect(new Set(loud).size).toBe(loud.length);
     // Every finding still ends in an alert: 10 contained, 990 notify-only.
     expect(subjects.filter((s) => !s.includes('BUDGET EXHAUSTED'))).toHaveLength(1000);
     console.info(
-      `budget: 1000 findings -> 10 containments, 990 notify, 1 budget alert in ${seconds.toFixed(1)} s (${(1000 / seconds).toFixed(0)} findings/s)`,
+      `budget: 1000 findings -> 10 containments (${perAccount.join('/')} per account), 990 notify, ${loud.length} budget alert(s) in ${seconds.toFixed(1)} s (${(1000 / seconds).toFixed(0)} findings/s)`,
     );
+  }, 300_000);
+
+  it('budget: 30 concurrent findings about one instance take one unit; a flood from one account never blocks another', async () => {
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 4));
+    const runId = randomBytes(4).toString('hex');
+    const sameInstance = Array.from({ length: 30 }, (_, i) => {
+      const event = instanceFinding(runId, 1000 + i);
+      event.detail.resource.instanceDetails.instanceId = 'i-0aaaaaaaaaaaaaaaa';
+      return () => respond(event, deps({ policy }));
+    });
+    const flood = Array.from(
+      { length: 200 },
+      (_, i) => () => respond(instanceFinding(runId, i), deps({ policy })),
+    );
+    const other = () => respond(instanceFinding(runId, 7, '999999999999'), deps({ policy }));
+    const results = await pool(
+      [...sameInstance, ...flood.slice(0, 100), other, ...flood.slice(100)],
+      20,
+    );
+    const one = results.slice(0, 30).map((r) => r.budget?.outcome);
+    expect(one.filter((o) => o === 'taken')).toHaveLength(1);
+    expect(one.filter((o) => o === 'held')).toHaveLength(29);
+    // The instance holds one of the account's two units; the flood gets the other one.
+    const floodOutcomes = [...results.slice(30, 130), ...results.slice(131)].map(
+      (r) => r.budget?.outcome,
+    );
+    expect(floodOutcomes.filter((o) => o === 'taken')).toHaveLength(1);
+    expect(floodOutcomes.filter((o) => o === 'scope-exhausted')).toHaveLength(199);
+    expect(results[130]).toMatchObject({ status: 'CONTAINED', budget: { outcome: 'taken' } });
+  }, 300_000);
+
+  it('budget: units of containments that changed nothing are given back in the store', async () => {
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 2));
+    const runId = randomBytes(4).toString('hex');
+    // The function finds every instance exempt: nothing changes, so nothing is counted.
+    answerAll('skipped');
+    // One after another: a unit is held while its containment is in flight, so concurrent
+    // findings of the same account could be refused for that moment (fewer containments).
+    const exempt = await pool(
+      Array.from(
+        { length: 20 },
+        (_, i) => () => respond(instanceFinding(runId, i, `${i % 2}`.repeat(12)), deps({ policy })),
+      ),
+      1,
+    );
+    expect(exempt.map((r) => r.budget?.outcome).filter((o) => o !== 'released')).toEqual([]);
+    // The counters are back to zero: both accounts still get their one unit each.
+    answerAll('contained');
+    const real = await Promise.all(
+      ['0', '1'].map((d) => respond(instanceFinding(runId, 99, d.repeat(12)), deps({ policy }))),
+    );
+    expect(real.map((r) => r.budget?.outcome)).toEqual(['taken', 'taken']);
   }, 300_000);
 });

@@ -12,8 +12,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dryRunResponse, renderAlert } from '../../shared/alert.js';
 import { containmentRequest, evaluate } from '../../shared/decide.js';
 import { defaultPolicy } from '../../shared/policy.js';
-import { invokeContainment } from '../../functions/router/containment.js';
-import { publishAlert } from '../../functions/router/publish.js';
+import { invokeContainment, lambdaContainment } from '../../functions/router/containment.js';
+import { publishAlert, snsAlerts } from '../../functions/router/publish.js';
 import { respond } from '../../functions/router/respond.js';
 import { DynamoResponseStore } from '../../functions/router/store.js';
 import { loadEvent } from '../helpers.js';
@@ -102,12 +102,13 @@ describe('router against the emulator', () => {
     await queueLambdaResults([JSON.stringify(answer)]);
     const deps = {
       policy,
-      lambda: new LambdaClient(awsClientConfig()),
-      sns: new SNSClient(awsClientConfig()),
+      contain: lambdaContainment(
+        new LambdaClient(awsClientConfig()),
+        { 'ec2-instance': functionName },
+        10_000,
+      ),
+      publish: snsAlerts(new SNSClient(awsClientConfig()), topic.topicArn),
       store: new DynamoResponseStore(dynamo, table),
-      topicArn: topic.topicArn,
-      functionNames: { 'ec2-instance': functionName },
-      containmentTimeoutMs: 10_000,
       logger: new Logger({ logLevel: 'SILENT' }),
     };
     const result = await respond(event, deps);

@@ -28,7 +28,8 @@ const KEYS = [
   'target',
 ];
 
-describe('npm run replay', () => {
+// Each test starts the CLI (tsx) once or twice: seconds each on a busy machine.
+describe('npm run replay', { timeout: 30_000 }, () => {
   it('--json: exactly one JSON object per file per line, with the documented keys', () => {
     const { status, stdout, stderr } = replay('--json', 'events');
     expect(stderr).toBe('');
@@ -140,5 +141,45 @@ describe('npm run replay', () => {
   it('usage errors exit 2', () => {
     expect(replay().status).toBe(2);
     expect(replay('--nope', 'events').status).toBe(2);
+  });
+
+  it('--stream --json: one record per delivery, the replay keys plus the router status and budget', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-stream-'));
+    const shell = readFileSync(join(EVENTS_DIR, 'eks-reverse-shell.json'), 'utf8');
+    // The same finding twice, then a broken file: two deliveries, one error line, exit 1.
+    writeFileSync(join(dir, '1.json'), shell);
+    writeFileSync(join(dir, '2.json'), shell);
+    writeFileSync(join(dir, '3.json'), '{');
+    const { status, stdout, stderr } = replay('--stream', '--json', dir);
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/3\.json is not valid JSON/);
+    const records = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records).toHaveLength(2);
+    for (const record of records) {
+      expect(Object.keys(record)).toEqual(
+        expect.arrayContaining([...KEYS, 'delivery', 'at', 'status', 'budgetAlert']),
+      );
+    }
+    expect(records.map((r) => [r.delivery, r.status])).toEqual([
+      [1, 'DRY RUN'],
+      [2, 'DUPLICATE'],
+    ]);
+    expect(records[0]!.budget).toMatchObject({ outcome: 'taken', scopeLimit: 5, surfaceLimit: 10 });
+  });
+
+  it('--stream: one line per delivery and totals; --stream with --live is a usage error', () => {
+    const { status, stdout } = replay('--stream', join(EVENTS_DIR, 'eks-reverse-shell.json'));
+    expect(status).toBe(0);
+    expect(stdout).toMatch(
+      /^#1 .*eks-reverse-shell\.json: Execution:Runtime\/ReverseShell on eks-pod payments\/checkout-api-\S+ -> DRY RUN \| budget taken/,
+    );
+    expect(stdout).toContain('1 deliveries: 1 DRY RUN');
+    const refused = replay('--stream', '--live', 'events');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^replay: --stream is a dry run/);
+    expect(refused.stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 });

@@ -18,27 +18,39 @@ import {
 import { loadEvent, policyWith } from '../helpers.js';
 import { MemoryStore } from '../fakes/memory-store.js';
 import { DynamoResponseStore } from '../../functions/router/store.js';
+import { lambdaContainment } from '../../functions/router/containment.js';
+import { snsAlerts } from '../../functions/router/publish.js';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:gdrr-alerts';
 const lambdaMock = mockClient(LambdaClient);
 const snsMock = mockClient(SNSClient);
 
-function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
+const FUNCTION_NAMES = {
+  'eks-pod': 'gdrr-isolate-pod',
+  'ecs-task': 'gdrr-stop-task',
+  'ec2-instance': 'gdrr-quarantine-ec2',
+};
+
+/** The router's deps with its real Lambda and SNS ports on mocked clients. */
+function deps(
+  overrides: Partial<RouterDeps> & {
+    containmentTimeoutMs?: number;
+    functionNames?: Partial<typeof FUNCTION_NAMES>;
+  } = {},
+): RouterDeps {
+  const { containmentTimeoutMs = 5000, functionNames = FUNCTION_NAMES, ...rest } = overrides;
   return {
     policy: defaultPolicy(),
-    lambda: new LambdaClient({ region: 'us-east-1' }),
-    sns: new SNSClient({ region: 'us-east-1' }),
+    contain: lambdaContainment(
+      new LambdaClient({ region: 'us-east-1' }),
+      functionNames,
+      containmentTimeoutMs,
+    ),
+    publish: snsAlerts(new SNSClient({ region: 'us-east-1' }), TOPIC),
     store: new MemoryStore(),
-    topicArn: TOPIC,
-    functionNames: {
-      'eks-pod': 'gdrr-isolate-pod',
-      'ecs-task': 'gdrr-stop-task',
-      'ec2-instance': 'gdrr-quarantine-ec2',
-    },
-    containmentTimeoutMs: 5000,
     logger: new Logger({ logLevel: 'SILENT' }),
-    ...overrides,
+    ...rest,
   };
 }
 
@@ -429,16 +441,23 @@ describe('router: at-least-once delivery, budget and failures', () => {
     ]);
   });
 
-  it('the budget caps containments per surface; one loud alert; the rest notify', async () => {
+  /** An EC2 finding about instance number `i` of account `account`, with its own finding id. */
+  function instanceFinding(i: number, account = '123456789012') {
+    const event = loadEvent('ec2-suspicious-command.json');
+    event.detail.id = `${account.slice(-4)}${i}`.padStart(32, 'b');
+    event.detail.accountId = account;
+    event.detail.resource.instanceDetails.instanceId = `i-0${`${i}`.padStart(16, '0')}`;
+    return event;
+  }
+
+  it('the budget caps containments per surface across accounts; one loud alert; the rest notify', async () => {
     answerAll('contained');
     const store = new MemoryStore();
     const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 2));
     const results = [];
     for (let i = 0; i < 5; i += 1) {
-      const event = loadEvent('ec2-suspicious-command.json');
-      event.detail.id = `${i}`.padStart(32, 'b');
-      event.detail.resource.instanceDetails.instanceId = `i-0${`${i}`.padStart(16, '0')}`;
-      results.push(await respond(event, deps({ store, policy })));
+      const account = `${i}`.repeat(12);
+      results.push(await respond(instanceFinding(i, account), deps({ store, policy })));
     }
     expect(results.map((r) => r.status)).toEqual([
       'CONTAINED',
@@ -447,12 +466,94 @@ describe('router: at-least-once delivery, budget and failures', () => {
       'NOT CONTAINED',
       'NOT CONTAINED',
     ]);
+    expect(results.map((r) => r.budget?.outcome)).toEqual([
+      'taken',
+      'taken',
+      'surface-exhausted',
+      'surface-exhausted',
+      'surface-exhausted',
+    ]);
     expect(invoked()).toHaveLength(2);
     const subjects = published().map((m) => m.Subject!);
     expect(subjects.filter((s) => s.includes('BUDGET EXHAUSTED'))).toHaveLength(1);
     expect(
       published().filter((m) => m.Message!.includes('blast-radius budget used up')),
     ).toHaveLength(3);
+  });
+
+  it("one account uses at most its share; another account's instance is still contained", async () => {
+    answerAll('contained');
+    const store = new MemoryStore();
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 4));
+    const results = [];
+    for (let i = 0; i < 4; i += 1)
+      results.push(await respond(instanceFinding(i), deps({ store, policy })));
+    results.push(await respond(instanceFinding(9, '210987654321'), deps({ store, policy })));
+    expect(results.map((r) => r.budget?.outcome)).toEqual([
+      'taken',
+      'taken',
+      'scope-exhausted',
+      'scope-exhausted',
+      'taken',
+    ]);
+    const loud = published().filter((m) => m.Subject!.includes('BUDGET EXHAUSTED'));
+    expect(loud).toHaveLength(1);
+    expect(loud[0]!.Subject).toContain('ec2-instance in account 123456789012');
+    expect(loud[0]!.Message).toContain('EC2 instances of account 123456789012');
+  });
+
+  it('a containment that changes nothing (exempt, gone, already contained) gives its unit back', async () => {
+    const store = new MemoryStore();
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 2));
+    answerAll('skipped');
+    for (let i = 0; i < 6; i += 1) {
+      const result = await respond(instanceFinding(i, `${i}`.repeat(12)), deps({ store, policy }));
+      expect(result.budget?.outcome).toBe('released');
+    }
+    answerAll('contained');
+    const contained = await respond(instanceFinding(7), deps({ store, policy }));
+    expect(contained).toMatchObject({ status: 'CONTAINED', budget: { outcome: 'taken' } });
+  });
+
+  it('a retry after a failure that changed nothing takes one unit, not two', async () => {
+    const store = new MemoryStore();
+    const policy = policyWith((p) => (p.budget.maxContainments['ec2-instance'] = 1));
+    answerAll('failed');
+    await expect(respond(instanceFinding(1), deps({ store, policy }))).rejects.toMatchObject({
+      retryable: true,
+    });
+    answerAll('contained');
+    await expect(respond(instanceFinding(1), deps({ store, policy }))).resolves.toMatchObject({
+      status: 'CONTAINED',
+      budget: { outcome: 'taken' },
+    });
+  });
+
+  it('a retry after a partial containment uses the unit the workload already holds', async () => {
+    const store = new MemoryStore();
+    const policy = policyWith((p) => (p.budget.maxContainments['eks-pod'] = 1));
+    lambdaMock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+      const request = JSON.parse(new TextDecoder().decode(input.Payload)) as ContainmentRequest;
+      const [first, ...rest] = request.actions;
+      return {
+        StatusCode: 200,
+        Payload: payload({
+          findingId: request.findingId,
+          outcomes: [
+            { action: first, status: 'contained', detail: 'labelled' },
+            ...rest.map((action) => ({ action, status: 'failed', retryable: true, detail: 'x' })),
+          ],
+          notes: [],
+        }),
+      };
+    });
+    await expect(
+      respond(loadEvent('eks-reverse-shell.json'), deps({ store, policy })),
+    ).rejects.toMatchObject({ retryable: true });
+    answerAll('contained');
+    await expect(
+      respond(loadEvent('eks-reverse-shell.json'), deps({ store, policy })),
+    ).resolves.toMatchObject({ status: 'CONTAINED', budget: { outcome: 'held' } });
   });
 
   it('a dry run does not use the budget', async () => {
@@ -553,11 +654,11 @@ describe('router: faults in each AWS call it makes (DynamoDB, Lambda, SNS)', () 
   it('DynamoDB fails recording the outcome after containment: the invocation fails, and is retried', async () => {
     const { dynamoMock, store } = dynamoStore();
     dynamoMock.on(PutItemCommand).resolves({});
-    // The budget counter works; recording the finished response does not.
+    // The budget's records work; recording the finished response does not.
     dynamoMock
       .on(UpdateItemCommand)
-      .callsFake((input: { UpdateExpression?: string }) =>
-        input.UpdateExpression?.startsWith('ADD')
+      .callsFake((input: { Key?: { pk?: { S?: string } } }) =>
+        input.Key?.pk?.S?.startsWith('budget')
           ? Promise.resolve({})
           : Promise.reject(serverError()),
       );
@@ -586,10 +687,10 @@ describe('router: faults in each AWS call it makes (DynamoDB, Lambda, SNS)', () 
 
   it('a failure after the claim never leaves it held: the retry acts instead of being a duplicate', async () => {
     const store = new MemoryStore();
-    const takeBudget = store.takeBudget.bind(store);
+    const reserveBudget = store.reserveBudget.bind(store);
     let failBudget = true;
-    store.takeBudget = (...args) =>
-      failBudget ? Promise.reject(throttled()) : takeBudget(...args);
+    store.reserveBudget = (hold) =>
+      failBudget ? Promise.reject(throttled()) : reserveBudget(hold);
     answerAll('contained');
     await expect(
       respond(loadEvent('ec2-suspicious-command.json'), deps({ store })),
