@@ -1,4 +1,7 @@
-/** Test helpers: load the project's sample events and the real public GuardDuty samples. */
+/**
+ * Test helpers: load the project's sample events and the real public GuardDuty samples; apply
+ * a merge patch as the API server does.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPolicy, type Policy } from '../shared/policy.js';
@@ -26,4 +29,16 @@ export function policyWith(change: (policy: Policy) => void): Policy {
   const policy = structuredClone(defaultPolicy());
   change(policy);
   return policy;
+}
+
+/** RFC 7386 JSON merge patch (what the API server applies for `merge-patch+json`). */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
 }

@@ -63,7 +63,7 @@ import {
   type KubeCall,
   type KubeClients,
 } from '../../functions/isolate-pod/kube.js';
-import { loadEvent } from '../helpers.js';
+import { loadEvent, mergePatch } from '../helpers.js';
 
 type Request = RequestFor<'eks-pod'>;
 
@@ -77,18 +77,6 @@ function identitiesIn(list: Json): PodIdentityPage {
   const reader = podListReader();
   reader.write(JSON.stringify(list));
   return reader.end();
-}
-
-/** RFC 7386 JSON merge patch. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const result: Json =
-    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key], value);
-  }
-  return result;
 }
 
 /** An ApiException exactly as client-node raises it: HTTP status and the Status body as text. */
