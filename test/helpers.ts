@@ -27,3 +27,13 @@ export function policyWith(change: (policy: Policy) => void): Policy {
   change(policy);
   return policy;
 }
+
+/** Turn on every optional action of the policy (Auto Scaling: detach). */
+export function enableEveryOption(policy: Policy): void {
+  policy.eks.detachFromController = true;
+  policy.ecs.stopSiblingTasks = true;
+  policy.ecs.scaleServiceToZero = true;
+  policy.ec2.snapshotVolumes = true;
+  policy.ec2.autoScaling = 'detach';
+  policy.ec2.deregisterFromTargetGroups = true;
+}
