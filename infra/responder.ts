@@ -24,10 +24,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONTAINMENT_FUNCTIONS } from '../shared/actions.js';
-import type { Surface } from '../shared/contracts.js';
+import type { ActionId, Surface } from '../shared/contracts.js';
+import { actionsEnabledBy } from '../shared/decide.js';
 import { ISOLATE_POD_K8S_GROUP } from '../shared/labels.js';
 import { loadPolicyFile } from '../shared/policy.js';
-import { containmentStatements, wildcardResources } from './iam.js';
+import { actionsToGrant, containmentStatements, wildcardResources } from './iam.js';
 import { BUNDLE_HANDLER, functionCode } from './bundle.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +81,9 @@ export class RuntimeFindingResponder extends Construct {
     super(scope, id);
     const policyPath = props.policyPath ?? join(ROOT, 'shared', 'default-policy.json');
     // Fail synth, naming the bad key, rather than deploy a policy the router would refuse.
-    loadPolicyFile(policyPath);
+    // The roles are granted only what this policy can plan: an opt-in action's permissions
+    // arrive with the policy that enables it (the policy is bundled, so it needs a deploy).
+    const enabledActions = actionsEnabledBy(loadPolicyFile(policyPath));
 
     const key = new kms.Key(this, 'AlertKey', {
       enableKeyRotation: true,
@@ -117,7 +120,13 @@ export class RuntimeFindingResponder extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const containment = {} as Record<Surface, lambda.Function>;
     for (const [surface, name] of Object.entries(CONTAINMENT_FUNCTIONS) as [Surface, string][]) {
-      containment[surface] = this.containmentFunction(surface, name, props, logRetention);
+      containment[surface] = this.containmentFunction(
+        surface,
+        name,
+        enabledActions,
+        props,
+        logRetention,
+      );
     }
     this.containment = containment;
     this.router = this.routerFunction(policyPath, logRetention);
@@ -194,15 +203,18 @@ export class RuntimeFindingResponder extends Construct {
   private containmentFunction(
     surface: Surface,
     name: string,
+    enabledActions: ReadonlySet<ActionId>,
     props: RuntimeFindingResponderProps,
     retention: logs.RetentionDays,
   ) {
     const logGroup = this.logGroup(name, retention);
     const role = this.role(name, logGroup);
-    for (const statement of containmentStatements(surface, {
+    const actions = actionsToGrant(surface, enabledActions);
+    const scopeProps = {
       ecsClusterArns: props.ecsClusterArns ?? [],
       eksClusterNames: props.eksClusterNames ?? [],
-    })) {
+    };
+    for (const statement of containmentStatements(actions, scopeProps)) {
       role.addToPolicy(statement);
     }
     // Tracing adds X-Ray's PutTraceSegments/PutTelemetryRecords, which take no resource ARN.
@@ -210,15 +222,11 @@ export class RuntimeFindingResponder extends Construct {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'Describe/List and X-Ray APIs take no resource ARNs.',
     });
-    const scopeProps = {
-      ecsClusterArns: props.ecsClusterArns ?? [],
-      eksClusterNames: props.eksClusterNames ?? [],
-    };
-    for (const resource of wildcardResources(surface, scopeProps).filter((r) => r !== '*')) {
+    for (const resource of wildcardResources(actions, scopeProps).filter((r) => r !== '*')) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
         reason:
-          'Instance, task, interface and group ids are only known when a finding arrives: writes are limited to this account and region (and the configured clusters).',
+          'Instance, task, interface, group and volume ids are only known when a finding arrives: writes are limited to this account and region, the configured clusters, and (EC2) the tag and attribute conditions of infra/iam.ts.',
       });
     }
     const vpc =

@@ -149,6 +149,27 @@ export function plan(surface: Surface, hostSignals: readonly string[], policy: P
   }
 }
 
+/** Whether some finding could be contained on a surface: its mode, or a finding type's override. */
+const mayContainOn = (policy: Policy, surface: Surface): boolean =>
+  policy.surfaces[surface].mode === 'contain' ||
+  Object.values(policy.findingTypes).some((override) => override.mode === 'contain');
+
+/**
+ * Every action the policy could plan for some finding: what a deployment of it must be
+ * allowed to do, and no more. Host signals come from the finding, so both ways are tried.
+ * Severity thresholds withhold nothing (a finding can reach any), and neither does `dryRun`,
+ * to stay on the safe side: a dry run is deployed with the grant containing will use.
+ */
+export function actionsEnabledBy(policy: Policy): Set<ActionId> {
+  const surfaces = (Object.keys(policy.surfaces) as Surface[]).filter((surface) =>
+    mayContainOn(policy, surface),
+  );
+  const hostSignals = [[], ['host signal']];
+  return new Set(
+    surfaces.flatMap((surface) => hostSignals.flatMap((signals) => plan(surface, signals, policy))),
+  );
+}
+
 /** Parse, classify, decide and plan one input. Never throws for any JSON value. */
 export function evaluate(input: unknown, policy: Policy): Evaluation {
   const taken = intake(input);

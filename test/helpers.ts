@@ -42,3 +42,13 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   }
   return result;
 }
+
+/** Turn on every optional action of the policy (Auto Scaling: detach). */
+export function enableEveryOption(policy: Policy): void {
+  policy.eks.detachFromController = true;
+  policy.ecs.stopSiblingTasks = true;
+  policy.ecs.scaleServiceToZero = true;
+  policy.ec2.snapshotVolumes = true;
+  policy.ec2.autoScaling = 'detach';
+  policy.ec2.deregisterFromTargetGroups = true;
+}

@@ -1,7 +1,9 @@
 /**
- * The two security groups the quarantine moves interfaces through, one pair per VPC, found
- * by tag and created once. Their rules are converged on every use, so a group created by a
- * concurrent invocation (or edited by hand) is never used half-configured.
+ * The two security groups the quarantine moves interfaces through, one pair per VPC, created
+ * once with the responder's tags and found by name and tag. Their rules are converged on
+ * every use, so a group created by a concurrent invocation (or edited by hand) is never used
+ * half-configured. Only tagged groups are used: the function's role may change rules only on
+ * groups carrying the `role` tag (infra/iam.ts).
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
@@ -14,9 +16,9 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { RESPONDER, TAG } from './record.js';
+import { GROUP_ROLES, RESPONDER, TAG } from './record.js';
 
-export type GroupRole = 'untrack' | 'quarantine';
+export type GroupRole = (typeof GROUP_ROLES)[number];
 export interface QuarantineGroups {
   untrack: string;
   quarantine: string;
@@ -50,10 +52,14 @@ const allowsAll = (rules: IpPermission[] | undefined): boolean =>
 
 const roleOf = (group: SecurityGroup): GroupRole | undefined => {
   const role = group.Tags?.find((tag) => tag.Key === TAG.role)?.Value;
-  return role === 'untrack' || role === 'quarantine' ? role : undefined;
+  return GROUP_ROLES.find((known) => known === role);
 };
 
-/** The responder's groups found in `groups`, by role, for one VPC. */
+/**
+ * The responder's groups found in `groups`, by role, for one VPC. A group counts only by
+ * its `role` tag, which every version set at creation: a same-named group without it was
+ * made by someone else, and the role could not change its rules anyway.
+ */
 export function responderGroupsIn(
   groups: readonly SecurityGroup[],
   vpcId: string,
@@ -61,12 +67,21 @@ export function responderGroupsIn(
   const byRole: Partial<Record<GroupRole, SecurityGroup>> = {};
   for (const group of groups) {
     if (group.VpcId !== undefined && group.VpcId !== vpcId) continue;
-    const role =
-      roleOf(group) ??
-      (Object.keys(GROUP_NAME) as GroupRole[]).find((r) => GROUP_NAME[r] === group.GroupName);
+    const role = roleOf(group);
     if (role && !byRole[role]) byRole[role] = group;
   }
   return byRole;
+}
+
+/** A group with the responder's name but not its tag blocks creating the real one. */
+class UntaggedResponderGroupError extends Error {
+  override readonly name = 'UntaggedResponderGroupError';
+}
+
+function untaggedGroupError(vpcId: string, role: GroupRole, groupId: string | undefined) {
+  return new UntaggedResponderGroupError(
+    `security group ${groupId ?? GROUP_NAME[role]} in ${vpcId} is named ${GROUP_NAME[role]} but lacks the tag ${TAG.role}=${role}, so the responder neither uses it nor may change its rules: check it, then tag it ${TAG.role}=${role} or delete it`,
+  );
 }
 
 /**
@@ -99,7 +114,11 @@ const ignoring = (names: string[]) => (error: unknown) => {
   if (!names.includes((error as { name?: string }).name ?? '')) throw error;
 };
 
-/** Bring a group's rules to what its role needs; no call when they already are. */
+/**
+ * Bring a group's rules to what its role needs; no call when they already are. The untrack
+ * group is only ever authorized and the quarantine group only ever revoked: the role's
+ * grant is split the same way, so it can never open the quarantine group.
+ */
 async function converge(ec2: EC2Client, role: GroupRole, group: SecurityGroup): Promise<void> {
   const GroupId = group.GroupId;
   if (role === 'untrack') {
@@ -160,9 +179,11 @@ async function create(ec2: EC2Client, vpcId: string, role: GroupRole): Promise<S
   } catch (error) {
     // Another invocation created it first: use theirs (converge makes it right).
     if ((error as { name?: string }).name !== 'InvalidGroup.Duplicate') throw error;
-    const group = (await lookUp(ec2, vpcId))[role];
-    if (!group) throw error;
-    return group;
+    const sameName = await describeResponderGroups(ec2, [vpcId]);
+    const group = responderGroupsIn(sameName, vpcId)[role];
+    if (group) return group;
+    const untagged = sameName.find((g) => g.GroupName === GROUP_NAME[role]);
+    throw untagged ? untaggedGroupError(vpcId, role, untagged.GroupId) : error;
   }
 }
 

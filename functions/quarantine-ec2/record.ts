@@ -23,9 +23,42 @@ export const TAG = {
 /** Value of `quarantined-by`. */
 export const RESPONDER = 'guardduty-runtime-responder';
 
+/** Values of `role`: the two security groups the quarantine moves interfaces through. */
+export const GROUP_ROLES = ['untrack', 'quarantine'] as const;
+
 /** Tag key of the n-th chunk of an interface's original groups (EC2 tag values hold 256 characters). */
 export const originalGroupsKey = (chunk: number): string =>
   chunk === 0 ? `${TAG_PREFIX}original-groups` : `${TAG_PREFIX}original-groups-${chunk + 1}`;
+
+/**
+ * The tag keys the quarantine writes, by kind of resource, as IAM string patterns: the
+ * function's role may write these keys and no other (infra/iam.ts). Security groups and
+ * snapshots are tagged only as they are created. `role` is written on nothing else, since
+ * the role's right to change a group's rules depends on it.
+ */
+export const TAG_KEYS_WRITTEN = {
+  instance: [
+    TAG.quarantinedBy,
+    TAG.findingId,
+    TAG.containedAt,
+    TAG.originalTerminationProtection,
+    TAG.originalShutdownBehavior,
+  ],
+  networkInterface: [originalGroupsKey(0), `${originalGroupsKey(0)}-*`],
+  securityGroup: [TAG.role, TAG.quarantinedBy],
+  snapshot: [TAG.findingId, TAG.instanceId],
+} as const;
+
+/**
+ * The ModifyInstanceAttribute request members the quarantine sets (and release restores).
+ * EC2 names the member a request sets in the `ec2:Attribute` condition key, which the role's
+ * grant is limited to (infra/iam.ts): never user data, instance type, kernel and the like.
+ */
+export const INSTANCE_ATTRIBUTES_SET = [
+  'Groups',
+  'DisableApiTermination',
+  'InstanceInitiatedShutdownBehavior',
+] as const;
 
 const TAG_VALUE_MAX = 256;
 

@@ -213,6 +213,19 @@ describe('quarantine-ec2 against moto', () => {
     const untrackGroup = (await untrack)!;
     const quarantineGroup = (await quarantine)!;
 
+    // Both groups carry the tags they were created with: the role's rule changes and group
+    // moves are conditioned on `role` (moto does not enforce IAM; the template tests check
+    // the conditions, this checks the tags they rely on).
+    for (const [group, role] of [
+      [untrackGroup, 'untrack'],
+      [quarantineGroup, 'quarantine'],
+    ] as const) {
+      expect(Object.fromEntries((group.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
+        [TAG.role]: role,
+        [TAG.quarantinedBy]: 'guardduty-runtime-responder',
+      });
+    }
+
     // Every interface ends on the quarantine group only.
     const after = await interfaceGroups(instanceId);
     expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
@@ -314,6 +327,55 @@ describe('quarantine-ec2 against moto', () => {
       'guardduty-responder-quarantine',
       'guardduty-responder-untrack',
     ]);
+  });
+
+  it('refuses a same-named group without the responder tag, and leaves it and the instance alone', async () => {
+    // A VPC of its own: the shared one already holds the responder's tagged groups.
+    const otherVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.43.0.0/16' }))).Vpc!
+      .VpcId!;
+    const otherSubnet = (
+      await ec2.send(new CreateSubnetCommand({ VpcId: otherVpc, CidrBlock: '10.43.1.0/24' }))
+    ).Subnet!.SubnetId!;
+    const lookalike = await ec2.send(
+      new CreateSecurityGroupCommand({
+        VpcId: otherVpc,
+        GroupName: 'guardduty-responder-quarantine',
+        Description: 'made by hand',
+      }),
+    );
+    const app = await ec2.send(
+      new CreateSecurityGroupCommand({
+        VpcId: otherVpc,
+        GroupName: uniqueName('app'),
+        Description: 'app',
+      }),
+    );
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: otherSubnet,
+        SecurityGroupIds: [app.GroupId!],
+      }),
+    );
+    const instanceId = run.Instances![0]!.InstanceId!;
+    const before = await interfaceGroups(instanceId);
+
+    const result = await containInstance(request(instanceId), deps());
+    expect(result.outcomes[0]).toMatchObject({
+      status: 'failed',
+      retryable: false,
+      detail: expect.stringContaining(
+        `security group ${lookalike.GroupId} in ${otherVpc} is named guardduty-responder-quarantine but lacks the tag ${TAG.role}=quarantine`,
+      ),
+    });
+    expect(await interfaceGroups(instanceId)).toEqual(before);
+    const [untouched] = (
+      await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [lookalike.GroupId!] }))
+    ).SecurityGroups!;
+    // Still AWS's default egress rule: nothing was revoked on a group that is not ours.
+    expect(JSON.stringify(untouched!.IpPermissionsEgress)).toContain('0.0.0.0/0');
   });
 
   it('skips an exempt instance and leaves it untouched', async () => {

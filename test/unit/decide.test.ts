@@ -1,8 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containmentRequest, evaluate, hostCompromiseSignals, plan } from '../../shared/decide.js';
-import { ContainmentRequestSchema } from '../../shared/contracts.js';
-import { defaultPolicy } from '../../shared/policy.js';
 import {
+  actionsEnabledBy,
+  containmentRequest,
+  evaluate,
+  hostCompromiseSignals,
+  plan,
+} from '../../shared/decide.js';
+import { ContainmentRequestSchema } from '../../shared/contracts.js';
+import { defaultPolicy, type Mode, type Policy } from '../../shared/policy.js';
+import {
+  enableEveryOption,
   EVENTS_DIR,
   jsonFiles,
   loadEvent,
@@ -347,14 +355,7 @@ describe('host-compromise signals', () => {
   });
 
   it('adds the optional actions the policy enables, after containment', () => {
-    const all = policyWith((p) => {
-      p.eks.detachFromController = true;
-      p.ecs.stopSiblingTasks = true;
-      p.ecs.scaleServiceToZero = true;
-      p.ec2.snapshotVolumes = true;
-      p.ec2.autoScaling = 'detach';
-      p.ec2.deregisterFromTargetGroups = true;
-    });
+    const all = policyWith(enableEveryOption);
     expect(plan('eks-pod', [], all)).toEqual([...EKS, 'eks:detach-from-controller']);
     expect(plan('ecs-task', [], all)).toEqual([
       ...ECS,
@@ -392,5 +393,120 @@ describe('host-compromise signals', () => {
     expect(plan('ec2-instance', [], policy)).toEqual(EC2);
     expect(plan('eks-pod', [], policy)).toEqual(EKS);
     expect(plan('eks-pod', ['privileged container'], policy)).toEqual(EKS_CORDON);
+  });
+});
+
+describe('actions a policy enables (what the roles are granted)', () => {
+  const sorted = (actions: Iterable<string>) => [...actions].sort();
+
+  it('the default policy enables the containment actions and no optional one', () => {
+    expect(sorted(actionsEnabledBy(policy))).toEqual(sorted([...EKS_CORDON, ...ECS, ...EC2]));
+  });
+
+  const OPTIONAL: [string, (p: Policy) => void, string][] = [
+    [
+      'eks.detachFromController',
+      (p) => Object.assign(p.eks, { detachFromController: true }),
+      'eks:detach-from-controller',
+    ],
+    [
+      'ecs.stopSiblingTasks',
+      (p) => Object.assign(p.ecs, { stopSiblingTasks: true }),
+      'ecs:stop-sibling-tasks',
+    ],
+    [
+      'ecs.scaleServiceToZero',
+      (p) => Object.assign(p.ecs, { scaleServiceToZero: true }),
+      'ecs:scale-service-to-zero',
+    ],
+    [
+      'ec2.snapshotVolumes',
+      (p) => Object.assign(p.ec2, { snapshotVolumes: true }),
+      'ec2:snapshot-volumes',
+    ],
+    [
+      'ec2.autoScaling detach',
+      (p) => Object.assign(p.ec2, { autoScaling: 'detach' }),
+      'ec2:detach-from-autoscaling',
+    ],
+    [
+      'ec2.autoScaling protect',
+      (p) => Object.assign(p.ec2, { autoScaling: 'protect-from-scale-in' }),
+      'ec2:protect-from-scale-in',
+    ],
+    [
+      'ec2.deregisterFromTargetGroups',
+      (p) => Object.assign(p.ec2, { deregisterFromTargetGroups: true }),
+      'ec2:deregister-from-target-groups',
+    ],
+  ];
+
+  it.each(OPTIONAL)('%s adds exactly its action', (_name, change, added) => {
+    expect(sorted(actionsEnabledBy(policyWith(change)))).toEqual(
+      sorted([...EKS_CORDON, ...ECS, ...EC2, added]),
+    );
+  });
+
+  it('a surface that can never contain enables nothing, unless a finding type can contain there', () => {
+    const quiet = policyWith((p) => {
+      p.surfaces['ec2-instance'].mode = 'notify';
+      p.surfaces['ecs-task'].mode = 'off';
+      p.ec2.snapshotVolumes = true;
+    });
+    expect(sorted(actionsEnabledBy(quiet))).toEqual(sorted(EKS_CORDON));
+    const override = policyWith((p) => {
+      p.surfaces['ec2-instance'].mode = 'notify';
+      p.surfaces['ecs-task'].mode = 'off';
+      p.findingTypes['Execution:Runtime/ReverseShell'] = { mode: 'contain' };
+    });
+    expect(sorted(actionsEnabledBy(override))).toEqual(sorted([...EKS_CORDON, ...ECS, ...EC2]));
+  });
+
+  it('covers every action any sample finding is planned, under any policy', () => {
+    const mode = fc.constantFrom<Mode>('contain', 'notify', 'off');
+    const variant = fc.record({
+      modes: fc.tuple(mode, mode, mode),
+      override: fc.option(mode, { nil: undefined }),
+      threshold: fc.double({ min: 0, max: 10, noNaN: true }),
+      cordon: fc.boolean(),
+      detach: fc.boolean(),
+      siblings: fc.boolean(),
+      scale: fc.boolean(),
+      snapshots: fc.boolean(),
+      autoScaling: fc.constantFrom<Policy['ec2']['autoScaling']>(
+        'leave',
+        'detach',
+        'protect-from-scale-in',
+      ),
+      deregister: fc.boolean(),
+      standalone: fc.constantFrom<Policy['standaloneContainer']>('quarantine-host', 'notify'),
+    });
+    const events = jsonFiles(EVENTS_DIR).map(loadEvent);
+    fc.assert(
+      fc.property(variant, (v) => {
+        const varied = policyWith((p) => {
+          [
+            p.surfaces['eks-pod'].mode,
+            p.surfaces['ecs-task'].mode,
+            p.surfaces['ec2-instance'].mode,
+          ] = v.modes;
+          if (v.override) p.findingTypes['Execution:Runtime/ReverseShell'] = { mode: v.override };
+          p.minSeverityToContain = v.threshold;
+          p.eks.cordonNodeOnHostCompromise = v.cordon;
+          p.eks.detachFromController = v.detach;
+          p.ecs.stopSiblingTasks = v.siblings;
+          p.ecs.scaleServiceToZero = v.scale;
+          p.ec2.snapshotVolumes = v.snapshots;
+          p.ec2.autoScaling = v.autoScaling;
+          p.ec2.deregisterFromTargetGroups = v.deregister;
+          p.standaloneContainer = v.standalone;
+        });
+        const enabled = actionsEnabledBy(varied);
+        for (const event of events) {
+          for (const action of evaluate(event, varied).actions) expect(enabled).toContain(action);
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });

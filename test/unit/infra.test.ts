@@ -19,12 +19,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { CONTAINMENT_FUNCTIONS } from '../../shared/actions.js';
+import { ACTIONS, CONTAINMENT_FUNCTIONS } from '../../shared/actions.js';
 import type { Surface } from '../../shared/contracts.js';
+import { actionsEnabledBy } from '../../shared/decide.js';
 import { ISOLATE_POD_K8S_GROUP } from '../../shared/labels.js';
-import { declaredIamActions } from '../../infra/iam.js';
+import { defaultPolicy, loadPolicyFile, type Policy } from '../../shared/policy.js';
+import { actionsToGrant, declaredIamActions } from '../../infra/iam.js';
 import { loadDeploymentConfig } from '../../infra/config.js';
 import { bundleFunction } from '../../infra/bundle.js';
+import { enableEveryOption, policyWith } from '../helpers.js';
 import {
   RuntimeFindingResponder,
   TIMEOUTS,
@@ -67,6 +70,40 @@ function grantedActions(template: Template, roleLogicalId: string): string[] {
   ]);
   return [...new Set(actions.filter((action) => !infrastructure.has(action)))].sort();
 }
+
+interface Statement {
+  Action: string[];
+  /** ARNs as text: `arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*`. */
+  Resource: string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const asText = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const { Ref: ref, 'Fn::Join': join } = value as {
+    Ref?: string;
+    'Fn::Join'?: [string, unknown[]];
+  };
+  if (ref) return `\${${ref}}`;
+  return join ? join[1].map(asText).join(join[0]) : JSON.stringify(value);
+};
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** The statements of every policy attached to a role, with ARNs rendered as text. */
+function statementsOf(template: Template, roleLogicalId: string): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleLogicalId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[])
+    .map((statement) => ({
+      Action: asList(statement.Action as string | string[]),
+      Resource: asList(statement.Resource).map(asText),
+      ...(statement.Condition ? { Condition: statement.Condition as Statement['Condition'] } : {}),
+    }));
+}
+
+/** The resource type an EC2 ARN names (`security-group/*`), or the ARN itself. */
+const ec2Type = (resource: string) =>
+  resource.replace(/^arn:\$\{AWS::Partition\}:ec2:\$\{AWS::Region\}:(\$\{AWS::AccountId\})?:/, '');
 
 function roleOf(template: Template, functionLogicalIdPrefix: string): string {
   const functions = template.findResources('AWS::Lambda::Function');
@@ -303,17 +340,46 @@ describe('bundling (for real, as `cdk synth` does)', () => {
   }, 120_000);
 });
 
-describe('least privilege: each role grants exactly what its actions declare', () => {
+/** A copy of the default policy with some keys changed, written where synth can read it. */
+function policyFile(name: string, change: (policy: Policy) => void): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'gdrr-policy-')), `${name}.json`);
+  writeFileSync(path, JSON.stringify(policyWith(change)));
+  return path;
+}
+
+describe('least privilege: each role grants exactly what its granted actions declare', () => {
   const t = synth(FULL).template();
+  const allPath = policyFile('all', enableEveryOption);
+  const all = synth({ ...FULL, policyPath: allPath }).template();
 
   it.each(Object.entries(CONTAINMENT_FUNCTIONS) as [Surface, string][])(
-    '%s -> %s',
+    '%s -> %s, under the default policy',
     (surface, name) => {
+      const enabled = actionsEnabledBy(defaultPolicy());
       expect(grantedActions(t, roleOf(t, logicalPrefix(name)))).toEqual(
-        declaredIamActions(surface),
+        declaredIamActions(actionsToGrant(surface, enabled)),
       );
     },
   );
+
+  it.each(Object.entries(CONTAINMENT_FUNCTIONS) as [Surface, string][])(
+    '%s -> %s, under a policy that enables every option',
+    (surface, name) => {
+      const enabled = actionsEnabledBy(loadPolicyFile(allPath));
+      expect(grantedActions(all, roleOf(all, logicalPrefix(name)))).toEqual(
+        declaredIamActions(actionsToGrant(surface, enabled)),
+      );
+    },
+  );
+
+  it('every registry action is granted under some policy', () => {
+    const protect = policyFile('protect', (p) => (p.ec2.autoScaling = 'protect-from-scale-in'));
+    const granted = new Set([
+      ...actionsEnabledBy(loadPolicyFile(allPath)),
+      ...actionsEnabledBy(loadPolicyFile(protect)),
+    ]);
+    expect([...granted].sort()).toEqual(Object.keys(ACTIONS).sort());
+  });
 
   it('router: invoke the three functions, publish the alert, use the topic key, dead-letter', () => {
     // The sqs:* actions are CDK's grant for the on-failure destination (send to the queue only).
@@ -350,9 +416,219 @@ describe('least privilege: each role grants exactly what its actions declare', (
   });
 });
 
+describe('the roles are granted only what the bundled policy can plan', () => {
+  /** IAM actions only the optional actions need. */
+  const OPTIONAL_ONLY = {
+    'ecs:scale-service-to-zero': ['ecs:UpdateService'],
+    'ec2:snapshot-volumes': ['ec2:CreateSnapshot', 'ec2:DescribeSnapshots'],
+    'ec2:detach-from-autoscaling': [
+      'autoscaling:DescribeAutoScalingInstances',
+      'autoscaling:DetachInstances',
+    ],
+    'ec2:protect-from-scale-in': [
+      'autoscaling:DescribeAutoScalingInstances',
+      'autoscaling:SetInstanceProtection',
+    ],
+    'ec2:deregister-from-target-groups': [
+      'elasticloadbalancing:DeregisterTargets',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetHealth',
+    ],
+  };
+  const every = (t: Template) =>
+    Object.values(CONTAINMENT_FUNCTIONS).flatMap((name) =>
+      grantedActions(t, roleOf(t, logicalPrefix(name))),
+    );
+  const snapshotTagging = (t: Template) =>
+    statementsOf(t, roleOf(t, logicalPrefix('quarantine-ec2'))).filter(
+      (s) =>
+        s.Action.includes('ec2:CreateTags') && s.Resource.some((r) => r.endsWith('snapshot/*')),
+    );
+
+  it('with the default policy, no optional action is granted', () => {
+    const t = synth(FULL).template();
+    const granted = every(t);
+    for (const action of Object.values(OPTIONAL_ONLY).flat()) expect(granted).not.toContain(action);
+    expect(snapshotTagging(t)).toEqual([]);
+  });
+
+  it('with a policy that enables them, each is granted', () => {
+    const t = synth({ ...FULL, policyPath: policyFile('all', enableEveryOption) }).template();
+    const granted = every(t);
+    for (const action of [
+      ...OPTIONAL_ONLY['ecs:scale-service-to-zero'],
+      ...OPTIONAL_ONLY['ec2:snapshot-volumes'],
+      ...OPTIONAL_ONLY['ec2:detach-from-autoscaling'],
+      ...OPTIONAL_ONLY['ec2:deregister-from-target-groups'],
+    ]) {
+      expect(granted).toContain(action);
+    }
+    expect(granted).not.toContain('autoscaling:SetInstanceProtection');
+    expect(snapshotTagging(t)).toHaveLength(1);
+  });
+
+  it('protecting from scale-in grants protection, not detaching', () => {
+    const path = policyFile('protect', (p) => (p.ec2.autoScaling = 'protect-from-scale-in'));
+    const granted = every(synth({ policyPath: path }).template());
+    expect(granted).toContain('autoscaling:SetInstanceProtection');
+    expect(granted).not.toContain('autoscaling:DetachInstances');
+  });
+
+  it('a surface no finding can be contained on gets no containment permission', () => {
+    const off = policyFile('ecs-off', (p) => (p.surfaces['ecs-task'].mode = 'off'));
+    const t = synth({ policyPath: off }).template();
+    expect(grantedActions(t, roleOf(t, logicalPrefix('stop-task')))).toEqual([]);
+    const overridden = policyFile('ecs-off-but-one-type', (p) => {
+      p.surfaces['ecs-task'].mode = 'off';
+      p.findingTypes['Execution:Runtime/ReverseShell'] = { mode: 'contain' };
+    });
+    const back = synth({ policyPath: overridden }).template();
+    expect(grantedActions(back, roleOf(back, logicalPrefix('stop-task')))).toContain(
+      'ecs:StopTask',
+    );
+  });
+});
+
+describe('quarantine-ec2: EC2 writes scoped by tag and attribute', () => {
+  const t = synth({ ...FULL, policyPath: policyFile('all', enableEveryOption) }).template();
+  const statements = statementsOf(t, roleOf(t, logicalPrefix('quarantine-ec2')));
+  const granting = (action: string) => statements.filter((s) => s.Action.includes(action));
+  const shape = (s: Statement) => ({ types: s.Resource.map(ec2Type), Condition: s.Condition });
+  /** The statements granting an action, in any order, are exactly these. */
+  const expectGrants = (action: string, expected: ReturnType<typeof shape>[]) => {
+    const actual = granting(action).map(shape);
+    expect(actual).toHaveLength(expected.length);
+    expect(actual).toEqual(expect.arrayContaining(expected));
+  };
+  const ROLE = 'aws:ResourceTag/guardduty-responder:role';
+
+  it('adds rules only to the untrack group and removes them only from the quarantine group', () => {
+    for (const action of [
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:AuthorizeSecurityGroupEgress',
+    ]) {
+      expectGrants(action, [
+        { types: ['security-group/*'], Condition: { StringEquals: { [ROLE]: ['untrack'] } } },
+      ]);
+    }
+    for (const action of ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress']) {
+      expectGrants(action, [
+        { types: ['security-group/*'], Condition: { StringEquals: { [ROLE]: ['quarantine'] } } },
+      ]);
+    }
+  });
+
+  it('creates security groups only with the responder tags in the request', () => {
+    expectGrants('ec2:CreateSecurityGroup', [
+      {
+        types: ['security-group/*'],
+        Condition: {
+          StringEquals: {
+            'aws:RequestTag/guardduty-responder:role': ['untrack', 'quarantine'],
+            'aws:RequestTag/guardduty-responder:quarantined-by': 'guardduty-runtime-responder',
+          },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': ['guardduty-responder:role', 'guardduty-responder:quarantined-by'],
+          },
+        },
+      },
+      { types: ['vpc/*'], Condition: undefined },
+    ]);
+  });
+
+  it('modifies instance attributes only for the members the quarantine sets', () => {
+    expectGrants('ec2:ModifyInstanceAttribute', [
+      {
+        types: ['instance/*'],
+        Condition: {
+          StringEqualsIfExists: {
+            'ec2:Attribute': [
+              'Groups',
+              'DisableApiTermination',
+              'InstanceInitiatedShutdownBehavior',
+            ],
+          },
+        },
+      },
+      {
+        types: ['security-group/*'],
+        Condition: { StringEquals: { [ROLE]: ['untrack', 'quarantine'] } },
+      },
+    ]);
+  });
+
+  it('puts only the responder groups on a network interface', () => {
+    expectGrants('ec2:ModifyNetworkInterfaceAttribute', [
+      { types: ['network-interface/*', 'instance/*'], Condition: undefined },
+      {
+        types: ['security-group/*'],
+        Condition: { StringEquals: { [ROLE]: ['untrack', 'quarantine'] } },
+      },
+    ]);
+  });
+
+  it("tags only with the responder's keys, and security groups and snapshots only as they are created", () => {
+    expectGrants('ec2:CreateTags', [
+      {
+        types: ['instance/*'],
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': [
+              'guardduty-responder:quarantined-by',
+              'guardduty-responder:finding-id',
+              'guardduty-responder:contained-at',
+              'guardduty-responder:original-termination-protection',
+              'guardduty-responder:original-shutdown-behavior',
+            ],
+          },
+        },
+      },
+      {
+        types: ['network-interface/*'],
+        Condition: {
+          'ForAllValues:StringLike': {
+            'aws:TagKeys': [
+              'guardduty-responder:original-groups',
+              'guardduty-responder:original-groups-*',
+            ],
+          },
+        },
+      },
+      {
+        types: ['security-group/*'],
+        Condition: {
+          StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup' },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': ['guardduty-responder:role', 'guardduty-responder:quarantined-by'],
+          },
+        },
+      },
+      {
+        types: ['snapshot/*'],
+        Condition: {
+          StringEquals: { 'ec2:CreateAction': 'CreateSnapshot' },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': ['guardduty-responder:finding-id', 'guardduty-responder:instance-id'],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('no EC2 write reaches every resource of the account', () => {
+    const everything = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*';
+    expect(statements.filter((s) => s.Resource.includes(everything))).toEqual([]);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('passes with every acknowledgement carrying a reason', () => {
     const { app } = synth(FULL, true);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('passes with every optional action enabled (their wildcards acknowledged too)', () => {
+    const { app } = synth({ ...FULL, policyPath: policyFile('all', enableEveryOption) }, true);
     expect(() => app.synth()).not.toThrow();
   });
 

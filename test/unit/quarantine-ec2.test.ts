@@ -6,17 +6,21 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import {
   CreateSecurityGroupCommand,
+  CreateSnapshotCommand,
   CreateTagsCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
   RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
   AuthorizeSecurityGroupIngressCommand,
   AuthorizeSecurityGroupEgressCommand,
+  type Tag,
 } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
@@ -30,6 +34,11 @@ import { isQuarantined } from '../../functions/quarantine-ec2/quarantine.js';
 import {
   decodeOriginalGroups,
   encodeOriginalGroups,
+  GROUP_ROLES,
+  INSTANCE_ATTRIBUTES_SET,
+  RESPONDER,
+  TAG,
+  TAG_KEYS_WRITTEN,
 } from '../../functions/quarantine-ec2/record.js';
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -74,17 +83,36 @@ const eni = (
   ...extra,
 });
 
-function runningInstance(
-  interfaces = [eni('eni-a', 0, ['sg-0000000a']), eni('eni-b', 1, ['sg-0000000b'])],
-) {
+/** DescribeInstances answers with the one running instance, these fields added. */
+function describesInstance(extra: Record<string, unknown> = {}) {
   ec2Mock.on(DescribeInstancesCommand).resolves({
     Reservations: [
       {
         OwnerId: '123456789012',
-        Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [] }],
+        Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [], ...extra }],
       },
     ],
   });
+}
+
+/** The VPC has no responder group yet: both are created (sg-…e untrack, sg-…f quarantine). */
+function noResponderGroupsYet() {
+  ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+  ec2Mock
+    .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-untrack' })
+    .resolves({ GroupId: 'sg-0000000e' });
+  ec2Mock
+    .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-quarantine' })
+    .resolves({ GroupId: 'sg-0000000f' });
+  ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+  ec2Mock.on(AuthorizeSecurityGroupEgressCommand).resolves({});
+  ec2Mock.on(RevokeSecurityGroupEgressCommand).resolves({});
+}
+
+function runningInstance(
+  interfaces = [eni('eni-a', 0, ['sg-0000000a']), eni('eni-b', 1, ['sg-0000000b'])],
+) {
+  describesInstance();
   ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: interfaces });
   ec2Mock.on(DescribeInstanceAttributeCommand).resolves({
     DisableApiTermination: { Value: false },
@@ -95,6 +123,7 @@ function runningInstance(
       {
         GroupId: 'sg-0000000c',
         GroupName: 'guardduty-responder-untrack',
+        Tags: [{ Key: 'guardduty-responder:role', Value: 'untrack' }],
         IpPermissions: [
           {
             IpProtocol: '-1',
@@ -113,6 +142,7 @@ function runningInstance(
       {
         GroupId: 'sg-0000000d',
         GroupName: 'guardduty-responder-quarantine',
+        Tags: [{ Key: 'guardduty-responder:role', Value: 'quarantine' }],
         IpPermissions: [],
         IpPermissionsEgress: [],
       },
@@ -351,16 +381,7 @@ describe('quarantine-ec2 with mocked EC2', () => {
 
   it('creates the groups when the VPC has none: untrack allows all, quarantine loses its default egress', async () => {
     runningInstance();
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-    ec2Mock
-      .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-untrack' })
-      .resolves({ GroupId: 'sg-0000000e' });
-    ec2Mock
-      .on(CreateSecurityGroupCommand, { GroupName: 'guardduty-responder-quarantine' })
-      .resolves({ GroupId: 'sg-0000000f' });
-    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({});
-    ec2Mock.on(AuthorizeSecurityGroupEgressCommand).resolves({});
-    ec2Mock.on(RevokeSecurityGroupEgressCommand).resolves({});
+    noResponderGroupsYet();
     const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
     expect(result.outcomes[0]!.status).toBe('contained');
     expect(ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand)[0]!.args[0].input.GroupId).toBe(
@@ -371,22 +392,95 @@ describe('quarantine-ec2 with mocked EC2', () => {
     ).toMatchObject({ GroupId: 'sg-0000000e' });
   });
 
-  it('exempt (tag value other than "false") is skipped; "false" is not exempt', async () => {
+  it('uses only groups carrying the role tag: a same-named untagged group is named and left alone', async () => {
     runningInstance();
-    ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [
-        {
-          OwnerId: '123456789012',
-          Instances: [
-            {
-              InstanceId: INSTANCE,
-              State: { Name: 'running' },
-              Tags: [{ Key: 'guardduty-responder/exempt', Value: 'yes' }],
-            },
-          ],
-        },
+    // Groups with the responder's names but without its tags (made by hand, say).
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: 'sg-0000000e', GroupName: 'guardduty-responder-untrack', VpcId: 'vpc-1' },
+        { GroupId: 'sg-0000000f', GroupName: 'guardduty-responder-quarantine', VpcId: 'vpc-1' },
       ],
     });
+    ec2Mock.on(CreateSecurityGroupCommand).rejects(
+      Object.assign(new Error('The security group already exists'), {
+        name: 'InvalidGroup.Duplicate',
+      }),
+    );
+    const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', retryable: false });
+    expect(result.outcomes[0]!.detail).toMatch(
+      /security group sg-0000000[ef] in vpc-1 is named guardduty-responder-(untrack|quarantine) but lacks the tag guardduty-responder:role=(untrack|quarantine)/,
+    );
+    expect([
+      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand),
+      ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand),
+      ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand),
+      ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand),
+      ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand),
+    ]).toEqual([[], [], [], [], []]);
+  });
+
+  it('writes only the tag keys, tag values and instance attributes its IAM grant allows', async () => {
+    runningInstance();
+    describesInstance({
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-1' } }],
+    });
+    noResponderGroupsYet();
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec2Mock.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-1' });
+    const result = await containInstance(
+      request({ actions: ['ec2:quarantine-instance', 'ec2:snapshot-volumes'] }),
+      deps(new EC2Client({ region: 'us-east-1' })),
+    );
+    expect(result.outcomes.map((o) => o.status)).toEqual(['contained', 'contained']);
+
+    const allowed = (patterns: readonly string[]) => (tag: Tag) =>
+      patterns.some((p) => new RegExp(`^${p.replace(/\*/g, '.*')}$`).test(tag.Key!));
+    const written = (resourcePrefix: string) =>
+      ec2Mock
+        .commandCalls(CreateTagsCommand)
+        .filter((c) => c.args[0].input.Resources![0]!.startsWith(resourcePrefix))
+        .flatMap((c) => c.args[0].input.Tags!);
+    expect(written('i-').length).toBeGreaterThan(0);
+    expect(written('i-').every(allowed(TAG_KEYS_WRITTEN.instance))).toBe(true);
+    expect(written('eni-').length).toBeGreaterThan(0);
+    expect(written('eni-').every(allowed(TAG_KEYS_WRITTEN.networkInterface))).toBe(true);
+
+    // Tags at creation: exactly the keys (and, for groups, the values) the grant requires.
+    for (const call of ec2Mock.commandCalls(CreateSecurityGroupCommand)) {
+      const tags = call.args[0].input.TagSpecifications!.flatMap((spec) => spec.Tags!);
+      expect(tags.map((t) => t.Key).sort()).toEqual([...TAG_KEYS_WRITTEN.securityGroup].sort());
+      expect(GROUP_ROLES).toContain(tags.find((t) => t.Key === TAG.role)!.Value);
+      expect(tags.find((t) => t.Key === TAG.quarantinedBy)!.Value).toBe(RESPONDER);
+    }
+    const snapshotTags = ec2Mock
+      .commandCalls(CreateSnapshotCommand)
+      .flatMap((c) => c.args[0].input.TagSpecifications!.flatMap((spec) => spec.Tags!));
+    expect(snapshotTags.map((t) => t.Key).sort()).toEqual([...TAG_KEYS_WRITTEN.snapshot].sort());
+
+    // One attribute per ModifyInstanceAttribute call, always one the grant names.
+    const members = ec2Mock
+      .commandCalls(ModifyInstanceAttributeCommand)
+      .map((c) => Object.keys(c.args[0].input).filter((key) => key !== 'InstanceId'));
+    expect(members.every((set) => set.length === 1)).toBe(true);
+    expect(new Set(members.flat())).toEqual(new Set(INSTANCE_ATTRIBUTES_SET));
+
+    // Rules are only added to the untrack group and only removed from the quarantine group.
+    const authorized = [
+      ...ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand),
+      ...ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand),
+    ].map((c) => c.args[0].input.GroupId);
+    expect(authorized).toEqual(['sg-0000000e', 'sg-0000000e']);
+    const revoked = [
+      ...ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand),
+      ...ec2Mock.commandCalls(RevokeSecurityGroupEgressCommand),
+    ].map((c) => c.args[0].input.GroupId);
+    expect(revoked).toEqual(['sg-0000000f']);
+  });
+
+  it('exempt (tag value other than "false") is skipped; "false" is not exempt', async () => {
+    runningInstance();
+    describesInstance({ Tags: [{ Key: 'guardduty-responder/exempt', Value: 'yes' }] });
     const result = await containInstance(request(), deps(new EC2Client({ region: 'us-east-1' })));
     expect(result.outcomes[0]).toMatchObject({ status: 'skipped' });
     expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)).toHaveLength(0);
