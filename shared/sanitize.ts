@@ -2,7 +2,8 @@
  * The one sanitizer. Every attacker-controlled string in a finding passes through
  * `cleanText` once at intake; sinks then apply their own escaping (`forSlack`, `forHtml` in `html.ts`,
  * `forSubject`). After `cleanText` a value holds only printable characters: nothing can
- * move the cursor, reorder text, hide itself or start a new line in an alert.
+ * move the cursor, reorder text, hide itself, start a new line in an alert, stack marks
+ * over its neighbours or stretch into a long blank.
  */
 
 /** A string that went through `cleanText`. The brand keeps raw text out of renderers. */
@@ -35,13 +36,54 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = {
  * - \p{Zs} other than the ASCII space: look-alike blanks that hide in paths;
  * - \p{Cs}: lone surrogates; \p{Cn}: unassigned code points (render unpredictably);
  * - fillers and variation selectors that render as nothing (U+034F, U+115F, U+1160, U+17B4,
- *   U+17B5, U+180B–U+180F, U+3164, U+FE00–U+FE0F, U+FFA0, U+E0100–U+E01EF).
+ *   U+17B5, U+180B–U+180F, U+3164, U+FE00–U+FE0F, U+FFA0, U+E0100–U+E01EF);
+ * - « and » (U+00AB, U+00BB): reserved to delimit values in plain-text alerts, so a value
+ *   must not be able to close its own delimiters or open a new one.
  */
 // Each listed mark is matched on its own, on purpose: the lint rule guards against the
 // opposite mistake (a class meant to match a combined sequence).
 const UNSAFE =
   // eslint-disable-next-line no-misleading-character-class
-  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Cn}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]|(?! )\p{Zs}/gu;
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Cn}\u00AB\u00BB\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]|(?! )\p{Zs}/u;
+
+/**
+ * At most this many combining marks are shown on one base character. Real text needs two
+ * (Vietnamese, Thai, Arabic vowel and shadda) or three (Devanagari, pointed Hebrew); more
+ * are stacked to draw over the neighbouring lines ("Zalgo"). The rest are escaped.
+ */
+export const MAX_MARKS_PER_BASE = 3;
+
+/**
+ * At most this many blank-looking characters in a row are shown as blanks. A longer run
+ * is how a value pushes its next words onto what looks like a line of its own once a
+ * narrow mail client wraps it; the rest of the run is escaped and counted (`\x20×296`).
+ */
+export const MAX_BLANK_RUN = 4;
+
+/**
+ * What renders as blank: every space separator (the ASCII space included), the braille
+ * blank U+2800 and the Hangul fillers. Only the ASCII space and U+2800 are shown as
+ * themselves (the others are in UNSAFE), so only they can form a blank run on screen; all
+ * of them count towards a run, so a long run is counted whatever it is made of.
+ */
+const BLANK = /[\p{Zs}\u2800\u115F\u1160\u3164\uFFA0]/u;
+const SHOWN_AS_BLANK = new Set([' ', '\u2800']);
+
+/** A run of combining marks that are not in UNSAFE (those are escaped one by one). */
+// The lint rule reads UNSAFE's class in here; its marks are matched one by one, as there.
+// eslint-disable-next-line no-misleading-character-class
+const MARK_RUN = new RegExp(`(?:(?!${UNSAFE.source})\\p{M})+`, 'u');
+
+/**
+ * One pass over a value: a blank run longer than MAX_BLANK_RUN, an unsafe character, or a
+ * run of combining marks. Alternatives are tried in this order at each position, so a run
+ * of blanks is taken whole before its look-alike blanks would be escaped one by one.
+ */
+const SHOWN = new RegExp(
+  // eslint-disable-next-line no-misleading-character-class
+  `(${BLANK.source}{${MAX_BLANK_RUN + 1},})|(${UNSAFE.source})|(${MARK_RUN.source})`,
+  'gu',
+);
 
 function visibleEscape(char: string): string {
   const named = NAMED_ESCAPES[char];
@@ -50,6 +92,44 @@ function visibleEscape(char: string): string {
   if (codePoint <= 0xff) return `\\x${codePoint.toString(16).toUpperCase().padStart(2, '0')}`;
   if (codePoint <= 0xffff) return `\\u${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
   return `\\u{${codePoint.toString(16).toUpperCase()}}`;
+}
+
+/** The first MAX_BLANK_RUN blanks as usual, then each stretch of one character counted. */
+function boundedBlankRun(run: string): string {
+  const blanks = Array.from(run);
+  const head = blanks
+    .slice(0, MAX_BLANK_RUN)
+    .map((blank) => (SHOWN_AS_BLANK.has(blank) ? blank : visibleEscape(blank)));
+  const counted: string[] = [];
+  let index = MAX_BLANK_RUN;
+  while (index < blanks.length) {
+    const blank = blanks[index]!;
+    let end = index + 1;
+    while (blanks[end] === blank) end += 1;
+    const count = end - index;
+    counted.push(count === 1 ? visibleEscape(blank) : `${visibleEscape(blank)}×${count}`);
+    index = end;
+  }
+  return head.join('') + counted.join('');
+}
+
+/**
+ * The code point before `offset` can carry marks: it is shown as itself (not escaped, so
+ * the marks would not land on an escape's last letter) and is not a blank (marks on a
+ * blank, or at the very start, would land on the alert's own text around the value).
+ */
+function carriesMarks(text: string, offset: number): boolean {
+  if (offset === 0) return false;
+  const start = offset >= 2 && unitsAt(text, offset - 2) === 2 ? offset - 2 : offset - 1;
+  const base = text.slice(start, offset);
+  return !UNSAFE.test(base) && !BLANK.test(base);
+}
+
+/** Marks on a base that can carry them, up to MAX_MARKS_PER_BASE; the rest escaped. */
+function boundedMarks(marks: string, canCarry: boolean): string {
+  const all = Array.from(marks);
+  const kept = canCarry ? MAX_MARKS_PER_BASE : 0;
+  return all.slice(0, kept).join('') + all.slice(kept).map(visibleEscape).join('');
 }
 
 /** UTF-16 units taken by the code point at `index`: 2 for a well-formed surrogate pair. */
@@ -77,14 +157,29 @@ function cutToCodePoints(text: string, limit: number): { text: string; cut: numb
 
 /**
  * Make attacker text safe to show: unsafe characters become visible escapes (`\x1B`,
- * `\u202E`, `\n`), and the result is cut to the field's limit with a marker saying how
- * much was cut. The limit applies to the raw value first, so a hostile field cannot make
- * the escaping step do unbounded work.
+ * `\u202E`, `\n`, `\xBB`), as do combining marks beyond MAX_MARKS_PER_BASE on one
+ * character (and marks with no character of the value to sit on); a blank run beyond
+ * MAX_BLANK_RUN is escaped and counted. The result is cut to the field's limit with a
+ * marker saying how much was cut. The limit applies to the raw value first, so a hostile
+ * field cannot make the escaping step do unbounded work.
  */
 export function cleanText(value: string, kind: FieldKind = 'name'): CleanText {
   const limit = FIELD_LIMITS[kind];
   const { text, cut } = cutToCodePoints(value, limit);
-  const escaped = text.replace(UNSAFE, visibleEscape);
+  const escaped = text.replace(
+    SHOWN,
+    (
+      match: string,
+      blanks: string | undefined,
+      unsafe: string | undefined,
+      _marks: string | undefined,
+      offset: number,
+    ) => {
+      if (blanks !== undefined) return boundedBlankRun(match);
+      if (unsafe !== undefined) return visibleEscape(match);
+      return boundedMarks(match, carriesMarks(text, offset));
+    },
+  );
   const marked = cut > 0 ? `${escaped}…[cut ${cut} more characters]` : escaped;
   return marked as CleanText;
 }
@@ -130,7 +225,8 @@ export function slackCode(value: CleanText, max = 1000): string {
 
 /**
  * SNS subject sink: ASCII only, one line, at most `max` characters (SNS refuses anything
- * else). Non-ASCII and control characters become `?`.
+ * else). Non-ASCII and control characters become `?`, so a subject holds no combining
+ * mark or right-to-left letter, and any run of whitespace becomes one space.
  */
 export function forSubject(value: string, max = 100): string {
   const ascii = value
