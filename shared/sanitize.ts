@@ -3,7 +3,9 @@
  * `cleanText` once at intake; sinks then apply their own escaping (`forSlack`, `forHtml` in `html.ts`,
  * `forSubject`). After `cleanText` a value holds only printable characters: nothing can
  * move the cursor, reorder text, hide itself, start a new line in an alert, stack marks
- * over its neighbours or stretch into a long blank.
+ * over its neighbours or stretch into a long blank. Renderers then show each value
+ * delimited (`delimited`, `slackCode`), with right-to-left text isolated, so a value
+ * cannot pass for the alert's own text either.
  */
 
 /** A string that went through `cleanText`. The brand keeps raw text out of renderers. */
@@ -37,8 +39,8 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = {
  * - \p{Cs}: lone surrogates; \p{Cn}: unassigned code points (render unpredictably);
  * - fillers and variation selectors that render as nothing (U+034F, U+115F, U+1160, U+17B4,
  *   U+17B5, U+180B–U+180F, U+3164, U+FE00–U+FE0F, U+FFA0, U+E0100–U+E01EF);
- * - « and » (U+00AB, U+00BB): reserved to delimit values in plain-text alerts, so a value
- *   must not be able to close its own delimiters or open a new one.
+ * - « and » (U+00AB, U+00BB): they delimit values in plain-text alerts (`delimited`), so a
+ *   value must not be able to close its own delimiters or open a new one.
  */
 // Each listed mark is matched on its own, on purpose: the lint rule guards against the
 // opposite mistake (a class meant to match a combined sequence).
@@ -206,21 +208,81 @@ export function cleanOptional(value: unknown, kind: FieldKind = 'name'): CleanTe
 
 /**
  * Slack sink: `&`, `<` and `>` are the only characters Slack's markup treats as control
- * (escaping them neutralises `<!channel>`, `<@U…>` and `<url|text>`). Backticks would end
- * the code span a value is shown in, so they become U+02CB, which looks alike.
+ * (escaping them neutralises `<!channel>`, `<@U…>` and `<url|text>`).
  */
 export function forSlack(value: CleanText): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Where a value starts and ends in a plain-text alert; `cleanText` escapes both inside values. */
+export const VALUE_OPEN = '«';
+export const VALUE_CLOSE = '»';
+/** First-strong isolate and its end: what the isolate holds cannot reorder the text around it. */
+export const ISOLATE_OPEN = '\u2068';
+export const ISOLATE_CLOSE = '\u2069';
+
 /**
- * Slack value shown as inline code, so `*`, `_` and `~` from the attacker are not markup.
- * Cut to `max` code points so one huge field cannot crowd the rest out of the message.
+ * Right-to-left scripts: Hebrew, Arabic, Syriac, Thaana, N'Ko and the rest of U+0590–U+08FF,
+ * the Hebrew and Arabic presentation forms, and the right-to-left planes of the SMP. Whole
+ * blocks rather than the exact bidi classes (which JavaScript cannot match): the blocks also
+ * hold a few marks and digits, and isolating a value that did not need it costs nothing.
+ */
+const RIGHT_TO_LEFT =
+  /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFE\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+
+/**
+ * Text that holds right-to-left letters, in an isolate; other text as it is. The text must
+ * come from `cleanText` (after a sink's escaping at most): it has no bidi control of its
+ * own, so nothing inside can end the isolate early.
+ */
+function isolate(text: string): string {
+  return RIGHT_TO_LEFT.test(text) ? `${ISOLATE_OPEN}${text}${ISOLATE_CLOSE}` : text;
+}
+
+/**
+ * A value in a line the responder wrote (a note, an outcome's detail): right-to-left text
+ * in it is isolated, so it cannot reorder the rest of the line.
+ */
+export function isolated(value: CleanText): string {
+  return isolate(value);
+}
+
+/**
+ * Plain-text sink for a value from a finding: between « and », which the value itself
+ * cannot hold, and isolated inside them. However it is written, a value cannot pass for
+ * the alert's own words or punctuation.
+ */
+export function delimited(value: CleanText): string {
+  return `${VALUE_OPEN}${isolate(value)}${VALUE_CLOSE}`;
+}
+
+/** `isolated` for Slack: escaped for Slack's markup first. */
+export function slackText(value: CleanText): string {
+  return isolate(forSlack(value));
+}
+
+/**
+ * Slack sink for a value from a finding: inline code, so `*`, `_` and `~` from the attacker
+ * are not markup and the code span delimits the value. Backticks would end the span, so
+ * they become U+02CB, which looks alike. Cut to `max` code points so one huge field cannot
+ * crowd the rest out of the message; the isolate goes in after the cut, so it is never
+ * left open.
  */
 export function slackCode(value: CleanText, max = 1000): string {
   const points = Array.from(value);
   const shown = points.length > max ? `${points.slice(0, max).join('')}…` : value;
-  return `\`${forSlack(shown as CleanText).replace(/`/g, 'ˋ')}\``;
+  return `\`${isolate(forSlack(shown as CleanText).replace(/`/g, 'ˋ'))}\``;
+}
+
+/**
+ * The last line of a text cut short, with what the cut left open closed again: the
+ * isolates, then the value's delimiter. Values hold no delimiter or bidi control of their
+ * own, so every « and isolate in a line is the renderer's.
+ */
+export function closeCutLine(line: string): string {
+  const isolates = line.split(ISOLATE_OPEN).length - line.split(ISOLATE_CLOSE).length;
+  const inValue = line.lastIndexOf(VALUE_OPEN) > line.lastIndexOf(VALUE_CLOSE);
+  return `${line}${ISOLATE_CLOSE.repeat(Math.max(isolates, 0))}${inValue ? VALUE_CLOSE : ''}`;
 }
 
 /**

@@ -4,7 +4,10 @@ import { forHtml } from '../../shared/html.js';
 import { describe, expect, it } from 'vitest';
 import {
   cleanText,
+  closeCutLine,
+  delimited,
   FIELD_LIMITS,
+  isolated,
   MAX_BLANK_RUN,
   MAX_MARKS_PER_BASE,
   forSlack,
@@ -129,6 +132,34 @@ describe('sink escapers', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('plain text: a value is delimited by « », and cannot hold either', () => {
+    expect(delimited(cleanText('root, euid 0) /usr/bin/sudo (pid 1'))).toBe(
+      '«root, euid 0) /usr/bin/sudo (pid 1»',
+    );
+    expect(delimited(cleanText('a» Release: x «b'))).toBe('«a\\xBB Release: x \\xABb»');
+  });
+
+  it('right-to-left text is isolated (FSI … PDI) inside the delimiters, other text is not', () => {
+    expect(delimited(cleanText('שלום admin'))).toBe('«\u2068שלום admin\u2069»');
+    expect(delimited(cleanText('مرحبا'))).toBe('«\u2068مرحبا\u2069»');
+    expect(isolated(cleanText('note about שלום'))).toBe('\u2068note about שלום\u2069');
+    expect(isolated(cleanText('Grüße 日本語'))).toBe('Grüße 日本語');
+    // Bidi controls the value carried are escaped first, so they cannot end the isolate.
+    expect(delimited(cleanText('א\u2069\u202Eb'))).toBe('«\u2068א\\u2069\\u202Eb\u2069»');
+  });
+
+  it('Slack: right-to-left text is isolated inside the code span, after the cut', () => {
+    expect(slackCode(cleanText('שלום'))).toBe('`\u2068שלום\u2069`');
+    expect(slackCode(cleanText('ש'.repeat(50)), 10)).toBe(`\`\u2068${'ש'.repeat(10)}…\u2069\``);
+  });
+
+  it('a line cut short gets its isolate and delimiter closed', () => {
+    expect(closeCutLine('  cwd: «\u2068שלו')).toBe('  cwd: «\u2068שלו\u2069»');
+    expect(closeCutLine('  cwd: «/srv/a')).toBe('  cwd: «/srv/a»');
+    expect(closeCutLine('  cwd: «/srv/a» more')).toBe('  cwd: «/srv/a» more');
+    expect(closeCutLine('  note: \u2068שלום')).toBe('  note: \u2068שלום\u2069');
   });
 
   it('HTML: markup characters and non-ASCII are encoded', () => {
