@@ -208,10 +208,16 @@ export function cleanOptional(value: unknown, kind: FieldKind = 'name'): CleanTe
 
 /**
  * Slack sink: `&`, `<` and `>` are the only characters Slack's markup treats as control
- * (escaping them neutralises `<!channel>`, `<@U…>` and `<url|text>`).
+ * (escaping them neutralises `<!channel>`, `<@U…>` and `<url|text>`). Backticks become
+ * U+02CB, which looks alike: a backtick would open or end a code span, and code spans are
+ * what delimit values in Slack (`slackCode`), so only the renderer writes them.
  */
 export function forSlack(value: CleanText): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`/g, 'ˋ');
 }
 
 /** Where a value starts and ends in a plain-text alert; `cleanText` escapes both inside values. */
@@ -256,22 +262,21 @@ export function delimited(value: CleanText): string {
   return `${VALUE_OPEN}${isolate(value)}${VALUE_CLOSE}`;
 }
 
-/** `isolated` for Slack: escaped for Slack's markup first. */
+/** `isolated` for Slack, where the value is part of the responder's line. */
 export function slackText(value: CleanText): string {
   return isolate(forSlack(value));
 }
 
 /**
  * Slack sink for a value from a finding: inline code, so `*`, `_` and `~` from the attacker
- * are not markup and the code span delimits the value. Backticks would end the span, so
- * they become U+02CB, which looks alike. Cut to `max` code points so one huge field cannot
- * crowd the rest out of the message; the isolate goes in after the cut, so it is never
- * left open.
+ * are not markup and the code span delimits the value. Cut to `max` code points so one
+ * huge field cannot crowd the rest out of the message; the isolate goes in after the cut,
+ * so it is never left open.
  */
 export function slackCode(value: CleanText, max = 1000): string {
   const points = Array.from(value);
   const shown = points.length > max ? `${points.slice(0, max).join('')}…` : value;
-  return `\`${isolate(forSlack(shown as CleanText).replace(/`/g, 'ˋ'))}\``;
+  return `\`${isolate(forSlack(shown as CleanText))}\``;
 }
 
 /**

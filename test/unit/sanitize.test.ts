@@ -116,6 +116,10 @@ describe('sink escapers', () => {
     );
   });
 
+  it('Slack: a backtick outside a code span cannot open one', () => {
+    expect(forSlack(cleanText('resource type `x'))).toBe('resource type ˋx');
+  });
+
   it('Slack code span: no backtick can close it, and long values are cut', () => {
     const code = slackCode(cleanText('a`b`*bold*'));
     expect(code).toBe('`aˋbˋ*bold*`');
