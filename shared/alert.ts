@@ -253,8 +253,11 @@ const LABEL = {
 const statusTag = (status: OutcomeStatus) => `[${status}]`;
 const ancestorNumber = (index: number) => `${index + 1}.`;
 
-/** Width of the label column in the first block of the email text. */
-const LABEL_COLUMN = 12;
+/**
+ * Width of the label column in the first block of the email text: the widest blank the
+ * responder writes is the padding after the shortest label.
+ */
+export const LABEL_COLUMN = 12;
 /** A line of the first block: the label padded to the column, then the value. */
 const row = (label: string, value: string) => `${`${label}:`.padEnd(LABEL_COLUMN)}${value}`;
 /** A line inside a section of the email text. */
