@@ -4,6 +4,8 @@
  * blank runs a mail client wraps, right-to-left letters, punctuation that imitates the
  * line it sits in).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -126,6 +128,15 @@ describe('each forgery is shown as a value, never as the responder’s text', ()
       '*Process:* `bash` (pid 24873, ns-pid 58, user `root, euid 0) /usr/bin/sudo (pid 1`, uid 10001, euid 10001) `/usr/bin/bash`',
     );
     expect(layoutProblems(alert)).toEqual([]);
+  });
+
+  it('the README shows this alert as it is rendered', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Reading an alert'));
+    const example = /```text\n([\s\S]*?)```/.exec(section)![1]!;
+    const alert = eksAlert((event) => (process(event).user = 'root, euid 0) /usr/bin/sudo (pid 1'));
+    for (const line of example.trimEnd().split('\n'))
+      expect(alert.text.split('\n')).toContain(line.slice(2));
   });
 
   it('a value cannot close its delimiters: « and » inside it are escaped', () => {
