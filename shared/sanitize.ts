@@ -71,21 +71,16 @@ export const MAX_BLANK_RUN = 4;
 const BLANK = /[\p{Zs}\u2800\u115F\u1160\u3164\uFFA0]/u;
 const SHOWN_AS_BLANK = new Set([' ', '\u2800']);
 
-/** A run of combining marks that are not in UNSAFE (those are escaped one by one). */
-// The lint rule reads UNSAFE's class in here; its marks are matched one by one, as there.
+// The lint rule reads UNSAFE's class in the two below; its marks are matched one by one,
+// as there.
+/** Every unsafe character, for escaping them all. */
 // eslint-disable-next-line no-misleading-character-class
-const MARK_RUN = new RegExp(`(?:(?!${UNSAFE.source})\\p{M})+`, 'u');
-
-/**
- * One pass over a value: a blank run longer than MAX_BLANK_RUN, an unsafe character, or a
- * run of combining marks. Alternatives are tried in this order at each position, so a run
- * of blanks is taken whole before its look-alike blanks would be escaped one by one.
- */
-const SHOWN = new RegExp(
-  // eslint-disable-next-line no-misleading-character-class
-  `(${BLANK.source}{${MAX_BLANK_RUN + 1},})|(${UNSAFE.source})|(${MARK_RUN.source})`,
-  'gu',
-);
+const UNSAFE_CHARACTERS = new RegExp(UNSAFE.source, 'gu');
+/** Runs of combining marks that are not in UNSAFE (those are escaped one by one). */
+// eslint-disable-next-line no-misleading-character-class
+const MARK_RUNS = new RegExp(`(?:(?!${UNSAFE.source})\\p{M})+`, 'gu');
+const ANY_MARK = /\p{M}/u;
+const LONG_BLANK_RUNS = new RegExp(`${BLANK.source}{${MAX_BLANK_RUN + 1},}`, 'gu');
 
 function visibleEscape(char: string): string {
   const named = NAMED_ESCAPES[char];
@@ -158,6 +153,23 @@ function cutToCodePoints(text: string, limit: number): { text: string; cut: numb
 }
 
 /**
+ * Marks beyond the bound escaped. Runs on the raw value, before anything is escaped, so
+ * `carriesMarks` sees the character each run really follows; the escapes it writes are
+ * ASCII, which the later steps leave alone. Most values have no mark: one scan decides.
+ */
+function withBoundedMarks(text: string): string {
+  if (!ANY_MARK.test(text)) return text;
+  return text.replace(MARK_RUNS, (marks: string, offset: number) =>
+    boundedMarks(marks, carriesMarks(text, offset)),
+  );
+}
+
+/** Blank runs longer than MAX_BLANK_RUN: the first ones kept, the rest counted. */
+function withBoundedBlanks(text: string): string {
+  return text.replace(LONG_BLANK_RUNS, boundedBlankRun);
+}
+
+/**
  * Make attacker text safe to show: unsafe characters become visible escapes (`\x1B`,
  * `\u202E`, `\n`, `\xBB`), as do combining marks beyond MAX_MARKS_PER_BASE on one
  * character (and marks with no character of the value to sit on); a blank run beyond
@@ -168,19 +180,9 @@ function cutToCodePoints(text: string, limit: number): { text: string; cut: numb
 export function cleanText(value: string, kind: FieldKind = 'name'): CleanText {
   const limit = FIELD_LIMITS[kind];
   const { text, cut } = cutToCodePoints(value, limit);
-  const escaped = text.replace(
-    SHOWN,
-    (
-      match: string,
-      blanks: string | undefined,
-      unsafe: string | undefined,
-      _marks: string | undefined,
-      offset: number,
-    ) => {
-      if (blanks !== undefined) return boundedBlankRun(match);
-      if (unsafe !== undefined) return visibleEscape(match);
-      return boundedMarks(match, carriesMarks(text, offset));
-    },
+  const escaped = withBoundedBlanks(withBoundedMarks(text)).replace(
+    UNSAFE_CHARACTERS,
+    visibleEscape,
   );
   const marked = cut > 0 ? `${escaped}…[cut ${cut} more characters]` : escaped;
   return marked as CleanText;
