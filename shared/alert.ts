@@ -2,13 +2,34 @@
  * One alert per finding: `subject` (ASCII, one line, at most 100 characters, as SNS
  * requires), `text` (plain text for email) and `slack` (an AWS Chatbot custom
  * notification). Every value from the finding is already CleanText; this module only adds
- * the escaping each sink needs.
+ * the escaping each sink needs, and shows each value delimited after one of the
+ * responder's labels (« » in the text, a code span in Slack), so no value can pass for
+ * the alert's own words.
  */
-import type { ActionOutcome, EksPodTarget, Target } from './contracts.js';
+import {
+  OUTCOME_STATUSES,
+  type ActionOutcome,
+  type EksPodTarget,
+  type OutcomeStatus,
+  type Target,
+} from './contracts.js';
 import { describeAction, type Evaluation } from './decide.js';
-import type { Finding } from './finding.js';
-import type { ProcessEntry } from './lineage.js';
-import { forSlack, forSubject, slackCode, type CleanText } from './sanitize.js';
+import { CONTEXT_LABELS, type ContextFact, type Finding } from './finding.js';
+import { MAX_ANCESTORS, type ProcessEntry } from './lineage.js';
+import {
+  closeCutLine,
+  delimited,
+  forSlack,
+  forSubject,
+  isolated,
+  MAX_BLANK_RUN,
+  MAX_MARKS_PER_BASE,
+  slackCode,
+  slackText,
+  VALUE_CLOSE,
+  VALUE_OPEN,
+  type CleanText,
+} from './sanitize.js';
 import { K8S_NAMESPACE, K8S_POD_NAME, K8S_UID } from './identifiers.js';
 import { networkPolicyName } from './labels.js';
 import { deletePolicyArgv, ec2ReleaseText, unlabelPodArgv } from './release-commands.js';
@@ -64,8 +85,10 @@ export const TEXT_MAX_BYTES = 60_000;
 export const SLACK_DESCRIPTION_MAX_CHARS = 7_000;
 const SLACK_LINEAGE_MAX = 8;
 
+const SEVERITY_WORDS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+
 /** Severity word by GuardDuty's bands. */
-export function severityWord(severity: number): 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' {
+export function severityWord(severity: number): (typeof SEVERITY_WORDS)[number] {
   if (severity >= 9) return 'CRITICAL';
   if (severity >= 7) return 'HIGH';
   if (severity >= 4) return 'MEDIUM';
@@ -175,34 +198,103 @@ function eksReleaseHint(target: EksPodTarget, cordoned: boolean): string {
     : printed.commands.join(COMMAND_SEPARATOR);
 }
 
-interface ResourceLine {
-  label: string;
-  value: CleanText | string;
-}
+/**
+ * The responder's own words at the start of a line. Every line of an alert's text and Slack
+ * description starts with one of these (after its indentation, a bullet or Slack emphasis)
+ * or is blank; a value from the finding only ever comes after one, delimited.
+ */
+const LABEL = {
+  headline: 'GuardDuty Runtime Monitoring finding',
+  severity: 'Severity',
+  type: 'Type',
+  title: 'Title',
+  decision: 'Decision',
+  target: 'Target',
+  account: 'Account',
+  finding: 'Finding',
+  console: 'Console',
+  sample: 'Sample',
+  actions: 'Actions',
+  noAction: 'none',
+  failure: 'CONTAINMENT FAILED',
+  hostSignals: 'host-compromise signals',
+  note: 'note',
+  release: 'Release',
+  process: 'Process',
+  processEntry: 'process',
+  cwd: 'cwd',
+  sha256: 'sha256',
+  started: 'started',
+  lineage: 'Lineage',
+  context: 'Runtime context',
+  network: 'Network',
+  domain: 'domain',
+  remote: 'remote',
+  threatLists: 'threat intelligence',
+  resource: 'Resource',
+  resourceType: 'resource type',
+  eksCluster: 'EKS cluster',
+  namespace: 'namespace',
+  workload: 'workload',
+  serviceAccount: 'service account',
+  ecsCluster: 'ECS cluster',
+  task: 'task',
+  taskDefinition: 'task definition',
+  startedBy: 'started by',
+  taskGroup: 'task group',
+  instance: 'instance',
+  container: 'container',
+  description: 'Description',
+  legend: 'Values from the finding',
+  /** Slack: what the message leaves to the email alert. */
+  more: '…',
+} as const;
 
-/** Facts about the resource worth showing, including attacker-chosen names (clean). */
-function resourceLines(finding: Finding): ResourceLine[] {
+const statusTag = (status: OutcomeStatus) => `[${status}]`;
+const ancestorNumber = (index: number) => `${index + 1}.`;
+
+/**
+ * Width of the label column in the first block of the email text: the widest blank the
+ * responder writes is the padding after the shortest label.
+ */
+export const LABEL_COLUMN = 12;
+/** A line of the first block: the label padded to the column, then the value. */
+const row = (label: string, value: string) => `${`${label}:`.padEnd(LABEL_COLUMN)}${value}`;
+/** A line inside a section of the email text. */
+const item = (label: string, value: string) => `  ${label}: ${value}`;
+/** A Slack line: the label in bold, then the value. */
+const slackRow = (label: string, value: string) => `*${label}:* ${value}`;
+
+/** How a sink shows one value from the finding: delimited, or in a code span. */
+type ShowValue = (value: CleanText) => string;
+
+/** A value the finding may lack: `?` (the responder's, outside any delimiter) when absent. */
+const valueOr = (value: CleanText | undefined, show: ShowValue) =>
+  value === undefined ? '?' : show(value);
+
+/** Facts about the resource worth showing, including attacker-chosen names, each delimited. */
+function resourceLines(finding: Finding): string[] {
   const { resource } = finding;
-  const lines: ResourceLine[] = [];
+  const lines: string[] = [];
   const add = (label: string, value: CleanText | undefined) => {
-    if (value !== undefined && value.length > 0) lines.push({ label, value });
+    if (value !== undefined && value.length > 0) lines.push(item(label, delimited(value)));
   };
-  add('resource type', resource.type);
-  add('EKS cluster', resource.eksCluster?.name);
-  add('namespace', resource.workload?.namespace);
-  add(
-    'workload',
-    resource.workload?.name && resource.workload.type
-      ? (`${resource.workload.type} ${resource.workload.name}` as CleanText)
-      : resource.workload?.name,
-  );
-  add('service account', resource.workload?.serviceAccountName);
-  add('ECS cluster', resource.ecsCluster?.name);
-  add('task', resource.ecsTask?.arn);
-  add('task definition', resource.ecsTask?.definitionArn);
-  add('started by', resource.ecsTask?.startedBy);
-  add('task group', resource.ecsTask?.group);
-  add('instance', resource.instance?.instanceId);
+  add(LABEL.resourceType, resource.type);
+  add(LABEL.eksCluster, resource.eksCluster?.name);
+  add(LABEL.namespace, resource.workload?.namespace);
+  const workload = resource.workload;
+  if (workload?.name && workload.type) {
+    lines.push(item(LABEL.workload, `${delimited(workload.type)} ${delimited(workload.name)}`));
+  } else {
+    add(LABEL.workload, workload?.name);
+  }
+  add(LABEL.serviceAccount, resource.workload?.serviceAccountName);
+  add(LABEL.ecsCluster, resource.ecsCluster?.name);
+  add(LABEL.task, resource.ecsTask?.arn);
+  add(LABEL.taskDefinition, resource.ecsTask?.definitionArn);
+  add(LABEL.startedBy, resource.ecsTask?.startedBy);
+  add(LABEL.taskGroup, resource.ecsTask?.group);
+  add(LABEL.instance, resource.instance?.instanceId);
   const containers = [
     ...(resource.workload?.containers ?? []),
     ...(resource.ecsTask?.containers ?? []),
@@ -210,39 +302,51 @@ function resourceLines(finding: Finding): ResourceLine[] {
   ];
   for (const container of containers.slice(0, 8)) {
     const privileged = container.privileged ? ' (privileged)' : '';
-    add(
-      'container',
-      `${container.name ?? '?'} image ${container.image ?? '?'}${privileged}` as CleanText,
+    const image = valueOr(container.image, delimited);
+    lines.push(
+      item(LABEL.container, `${valueOr(container.name, delimited)} image ${image}${privileged}`),
     );
   }
   return lines;
 }
 
-function processLine(entry: ProcessEntry): string {
+/** `name (pid …, user …) path`, with the name, user and path each shown as a value. */
+function processLine(entry: ProcessEntry, show: ShowValue): string {
   const ids = [
     entry.pid !== undefined ? `pid ${entry.pid}` : undefined,
     entry.namespacePid !== undefined ? `ns-pid ${entry.namespacePid}` : undefined,
-    entry.user !== undefined ? `user ${entry.user}` : undefined,
+    entry.user !== undefined ? `user ${show(entry.user)}` : undefined,
     entry.userId !== undefined ? `uid ${entry.userId}` : undefined,
     entry.euid !== undefined ? `euid ${entry.euid}` : undefined,
   ].filter(Boolean);
-  return `${entry.name ?? '?'} (${ids.join(', ') || 'no ids'}) ${entry.executablePath ?? '?'}`;
+  return `${valueOr(entry.name, show)} (${ids.join(', ') || 'no ids'}) ${valueOr(entry.executablePath, show)}`;
 }
 
-function outcomeLine(outcome: ActionOutcome): string {
+function factValue(fact: ContextFact, show: ShowValue): string {
+  if ('value' in fact) return show(fact.value);
+  const { name, pid, executablePath } = fact.process;
+  const shownPid = pid !== undefined ? ` (pid ${pid})` : '';
+  return `${valueOr(name, show)}${shownPid} ${valueOr(executablePath, show)}`;
+}
+
+/**
+ * `[status] action: detail`. The detail is the containment function's own sentence, which
+ * may quote names it read; `show` isolates it so it cannot reorder the line.
+ */
+function outcomeLine(outcome: ActionOutcome, show: ShowValue): string {
   const retry =
     outcome.status === 'failed' ? (outcome.retryable ? ' (retryable)' : ' (not retryable)') : '';
-  return `[${outcome.status}] ${outcome.action}: ${outcome.detail}${retry}`;
+  return `${statusTag(outcome.status)} ${outcome.action}: ${show(outcome.detail as CleanText)}${retry}`;
 }
 
 /** Outcomes in plan order, with a line for every planned action that reported nothing. */
-function actionLines(evaluation: Evaluation, response: Response): string[] {
+function actionLines(evaluation: Evaluation, response: Response, show: ShowValue): string[] {
   const byAction = new Map(response.outcomes.map((outcome) => [outcome.action, outcome]));
   return evaluation.actions.map((action) => {
     const outcome = byAction.get(action);
     return outcome
-      ? outcomeLine(outcome)
-      : `[failed] ${action}: no outcome reported (${describeAction(action)})`;
+      ? outcomeLine(outcome, show)
+      : `${statusTag('failed')} ${action}: no outcome reported (${describeAction(action)})`;
   });
 }
 
@@ -254,17 +358,18 @@ function releaseFor(
   evaluation: Evaluation,
   response: Response,
   status: Status,
-): string | undefined {
+): CleanText | undefined {
   if (response.release !== undefined) return response.release;
+  // The hint is built from validated identifiers only.
   return status === 'DRY RUN' || status === 'CONTAINMENT FAILED'
-    ? releaseHint(evaluation)
+    ? (releaseHint(evaluation) as CleanText | undefined)
     : undefined;
 }
 
 function releaseLabel(status: Status): string {
-  if (status === 'DRY RUN') return 'Release (once contained):';
-  if (status === 'CONTAINMENT FAILED') return 'Release (undo any partial change):';
-  return 'Release:   ';
+  if (status === 'DRY RUN') return `${LABEL.release} (once contained):`;
+  if (status === 'CONTAINMENT FAILED') return `${LABEL.release} (undo any partial change):`;
+  return `${LABEL.release}:`.padEnd(LABEL_COLUMN - 1);
 }
 
 function headline(evaluation: Evaluation, status: Status): string {
@@ -276,19 +381,88 @@ function headline(evaluation: Evaluation, status: Status): string {
 /** The last line of an alert text that had to be cut. */
 export const ALERT_CUT_MARKER = '[alert cut to fit the notification size limit]';
 
-/** Cut a string to at most `maxBytes` UTF-8 bytes, at a line end when possible. */
+/**
+ * Every word an alert line may start with (see LABEL), for checking a rendered alert: the
+ * labels, severity words, outcome tags, runtime-context labels, lineage numbers and the
+ * cut marker.
+ */
+export const ALERT_LABELS: readonly string[] = [
+  ...Object.values(LABEL),
+  ...SEVERITY_WORDS,
+  ...OUTCOME_STATUSES.map(statusTag),
+  ...CONTEXT_LABELS,
+  ...Array.from({ length: MAX_ANCESTORS }, (_, index) => ancestorNumber(index)),
+  ALERT_CUT_MARKER,
+];
+
+/** Room kept for closing what a mid-line cut leaves open (an isolate, a delimiter). */
+const CLOSING_BYTES = 8;
+
+/** The longest prefix of `text` that fits `maxBytes` UTF-8 bytes, never half a character. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  const prefix = Buffer.from(text, 'utf8').subarray(0, Math.max(maxBytes, 0)).toString('utf8');
+  return prefix.replace(/\uFFFD$/, '');
+}
+
+/**
+ * Cut a string to at most `maxBytes` UTF-8 bytes, at a line end when possible. A line cut
+ * in the middle gets its open isolate and delimiter closed.
+ */
 export function capUtf8(text: string, maxBytes: number, marker: string): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
   const budget = maxBytes - Buffer.byteLength(marker, 'utf8') - 1;
-  let cut = Buffer.from(text, 'utf8').subarray(0, Math.max(budget, 0)).toString('utf8');
-  cut = cut.replace(/\uFFFD$/, '');
+  const cut = utf8Prefix(text, budget);
   const lineEnd = cut.lastIndexOf('\n');
-  return `${lineEnd > cut.length / 2 ? cut.slice(0, lineEnd) : cut}\n${marker}`;
+  if (lineEnd > cut.length / 2) return `${cut.slice(0, lineEnd)}\n${marker}`;
+  return `${closeCutLineOf(utf8Prefix(text, budget - CLOSING_BYTES))}\n${marker}`;
+}
+
+/** `text` with its last line closed again (see `closeCutLine`). */
+function closeCutLineOf(text: string): string {
+  const lineStart = text.lastIndexOf('\n') + 1;
+  return text.slice(0, lineStart) + closeCutLine(text.slice(lineStart));
 }
 
 function subjectLine(finding: Finding, evaluation: Evaluation, status: Status): string {
   const on = evaluation.target ? ` on ${targetLabel(evaluation.target)}` : '';
   return forSubject(`[${severityWord(finding.severity)}] ${status}: ${finding.type}${on}`);
+}
+
+/** What the email text says about its values, at its end. */
+const LEGEND = `${LABEL.legend} are shown between ${VALUE_OPEN} and ${VALUE_CLOSE}, as received except that control, bidi and invisible characters (and ${VALUE_OPEN} ${VALUE_CLOSE}) are escaped (\\x1B, \\u202E, \\n, \\xBB), as are combining marks beyond ${MAX_MARKS_PER_BASE} on one character and blanks beyond ${MAX_BLANK_RUN} in a row; long values are cut.`;
+
+function processSection(finding: Finding): string[] {
+  const [process, ...ancestors] = finding.lineage;
+  if (!process) return [];
+  const lines = ['', LABEL.process, item(LABEL.processEntry, processLine(process, delimited))];
+  if (process.pwd) lines.push(item(LABEL.cwd, delimited(process.pwd)));
+  if (process.sha256) lines.push(item(LABEL.sha256, process.sha256));
+  if (process.startTime) lines.push(item(LABEL.started, process.startTime));
+  if (ancestors.length > 0) {
+    lines.push(
+      `${LABEL.lineage} (parent first${finding.lineageComplete ? '' : '; chain incomplete, unlinked entries last'})`,
+    );
+    ancestors.forEach((entry, index) =>
+      lines.push(`  ${ancestorNumber(index)} ${processLine(entry, delimited)}`),
+    );
+  }
+  return lines;
+}
+
+function networkSection(finding: Finding): string[] {
+  const { domain, remoteIp, remotePort, remoteOrganization, threatLists } = finding.network;
+  const lines: string[] = [];
+  if (domain) lines.push(item(LABEL.domain, delimited(domain)));
+  if (remoteIp) {
+    const port = remotePort !== undefined ? ` port ${remotePort}` : '';
+    const organization = remoteOrganization
+      ? `, organization ${delimited(remoteOrganization)}`
+      : '';
+    lines.push(item(LABEL.remote, `${delimited(remoteIp)}${port}${organization}`));
+  }
+  if (threatLists.length > 0)
+    lines.push(item(LABEL.threatLists, threatLists.map(delimited).join(', ')));
+  return lines.length > 0 ? ['', LABEL.network, ...lines] : [];
 }
 
 function renderText(
@@ -299,80 +473,61 @@ function renderText(
 ): string {
   const lines: string[] = [];
   const push = (...more: string[]) => lines.push(...more);
-  push(`GuardDuty Runtime Monitoring finding: ${headline(evaluation, status)}`, '');
-  push(`Severity:   ${severityWord(finding.severity)} (${finding.severity.toFixed(1)})`);
-  push(`Type:       ${finding.type}`);
-  if (finding.title) push(`Title:      ${finding.title}`);
-  push(`Decision:   ${evaluation.decision} - ${evaluation.reason}`);
+  push(`${LABEL.headline}: ${headline(evaluation, status)}`, '');
+  push(row(LABEL.severity, `${severityWord(finding.severity)} (${finding.severity.toFixed(1)})`));
+  push(row(LABEL.type, finding.type));
+  if (finding.title) push(row(LABEL.title, delimited(finding.title)));
+  push(row(LABEL.decision, `${evaluation.decision} - ${evaluation.reason}`));
   push(
-    `Target:     ${evaluation.target ? targetDescription(evaluation.target, evaluation.surface === 'ec2-instance' && finding.resource.type === 'Container') : 'none (no validated target)'}`,
+    row(
+      LABEL.target,
+      evaluation.target
+        ? targetDescription(
+            evaluation.target,
+            evaluation.surface === 'ec2-instance' && finding.resource.type === 'Container',
+          )
+        : 'none (no validated target)',
+    ),
   );
-  push(`Account:    ${finding.accountId}   Region: ${finding.region}`);
+  push(`${row(LABEL.account, finding.accountId)}   Region: ${finding.region}`);
   const seen = finding.count > 1 ? `, seen ${finding.count} times` : '';
-  push(
-    `Finding:    ${finding.id}${seen}${finding.updatedAt ? `, updated ${finding.updatedAt}` : ''}`,
-  );
-  push(`Console:    ${consoleUrl(finding)}`);
-  if (finding.sample) push('Sample:     yes - generated by GuardDuty, not real activity');
+  const updated = finding.updatedAt ? `, updated ${finding.updatedAt}` : '';
+  push(row(LABEL.finding, `${finding.id}${seen}${updated}`));
+  push(row(LABEL.console, consoleUrl(finding)));
+  if (finding.sample) push(row(LABEL.sample, 'yes - generated by GuardDuty, not real activity'));
 
-  push('', 'Actions');
+  push('', LABEL.actions);
   if (evaluation.decision === 'contain') {
-    for (const line of actionLines(evaluation, response)) push(`  ${line}`);
-    if (response.failure) push(`  CONTAINMENT FAILED: ${response.failure}`);
+    for (const line of actionLines(evaluation, response, isolated)) push(`  ${line}`);
+    if (response.failure) push(item(LABEL.failure, isolated(response.failure)));
     if (evaluation.hostSignals.length > 0)
-      push(`  host-compromise signals: ${evaluation.hostSignals.join('; ')}`);
+      push(item(LABEL.hostSignals, evaluation.hostSignals.join('; ')));
     // The function says this itself when it ran; a plan or dry run needs it said here.
     if (evaluation.actions.includes('eks:isolate-pod-network') && response.notes.length === 0) {
       push(
-        '  note: the NetworkPolicy is enforced only if the cluster network plugin enforces NetworkPolicies; whether established flows are cut depends on that plugin',
+        item(
+          LABEL.note,
+          'the NetworkPolicy is enforced only if the cluster network plugin enforces NetworkPolicies; whether established flows are cut depends on that plugin',
+        ),
       );
     }
   } else {
-    push(`  none - ${evaluation.reason}`);
+    push(`  ${LABEL.noAction} - ${evaluation.reason}`);
   }
-  for (const note of response.notes) push(`  note: ${note}`);
+  for (const note of response.notes) push(item(LABEL.note, isolated(note)));
   const release = releaseFor(evaluation, response, status);
-  if (release) push('', `${releaseLabel(status)} ${release}`);
+  if (release) push('', `${releaseLabel(status)} ${isolated(release)}`);
 
-  const [process, ...ancestors] = finding.lineage;
-  if (process) {
-    push('', 'Process');
-    push(`  ${processLine(process)}`);
-    if (process.pwd) push(`  cwd: ${process.pwd}`);
-    if (process.sha256) push(`  sha256: ${process.sha256}`);
-    if (process.startTime) push(`  started: ${process.startTime}`);
-    if (ancestors.length > 0) {
-      push(
-        `Lineage (parent first${finding.lineageComplete ? '' : '; chain incomplete, unlinked entries last'})`,
-      );
-      ancestors.forEach((entry, index) => push(`  ${index + 1}. ${processLine(entry)}`));
-    }
-  }
+  push(...processSection(finding));
   if (finding.context.length > 0) {
-    push('', 'Runtime context');
-    for (const fact of finding.context) push(`  ${fact.label}: ${fact.value}`);
+    push('', LABEL.context);
+    for (const fact of finding.context) push(item(fact.label, factValue(fact, delimited)));
   }
-  const network = finding.network;
-  const networkLines = [
-    network.domain ? `  domain: ${network.domain}` : undefined,
-    network.remoteIp
-      ? `  remote: ${network.remoteIp}${network.remotePort !== undefined ? `:${network.remotePort}` : ''}${network.remoteOrganization ? ` (${network.remoteOrganization})` : ''}`
-      : undefined,
-    network.threatLists.length > 0
-      ? `  threat intelligence: ${network.threatLists.join(', ')}`
-      : undefined,
-  ].filter((line): line is string => line !== undefined);
-  if (networkLines.length > 0) push('', 'Network', ...networkLines);
+  push(...networkSection(finding));
   const resource = resourceLines(finding);
-  if (resource.length > 0) {
-    push('', 'Resource');
-    for (const line of resource) push(`  ${line.label}: ${line.value}`);
-  }
-  if (finding.description) push('', `Description: ${finding.description}`);
-  push(
-    '',
-    'Values from the finding are shown as received, except that control, bidi and invisible characters are escaped (\\x1B, \\u202E, \\n) and long values are cut.',
-  );
+  if (resource.length > 0) push('', LABEL.resource, ...resource);
+  if (finding.description) push('', `${LABEL.description}: ${delimited(finding.description)}`);
+  push('', LEGEND);
   return capUtf8(lines.join('\n'), TEXT_MAX_BYTES, ALERT_CUT_MARKER);
 }
 
@@ -398,42 +553,47 @@ function renderSlack(
   lines.push(
     `*${severityWord(finding.severity)} ${finding.severity.toFixed(1)}* \`${forSlack(finding.type as CleanText)}\``,
   );
-  lines.push(`*Decision:* ${evaluation.decision}: ${forSlack(evaluation.reason as CleanText)}`);
-  lines.push(`*Target:* ${target}`);
   lines.push(
-    `*Account:* ${finding.accountId}  *Region:* ${finding.region}  *Seen:* ${finding.count}x`,
+    slackRow(LABEL.decision, `${evaluation.decision}: ${forSlack(evaluation.reason as CleanText)}`),
+  );
+  lines.push(slackRow(LABEL.target, target));
+  lines.push(
+    `${slackRow(LABEL.account, finding.accountId)}  *Region:* ${finding.region}  *Seen:* ${finding.count}x`,
   );
   if (evaluation.decision === 'contain') {
-    lines.push('*Actions:*');
-    for (const line of actionLines(evaluation, response))
-      lines.push(`• ${forSlack(line as CleanText)}`);
-    if (response.failure) lines.push(`*CONTAINMENT FAILED:* ${slackCode(response.failure)}`);
+    lines.push(`*${LABEL.actions}:*`);
+    for (const line of actionLines(evaluation, response, slackText)) lines.push(`• ${line}`);
+    if (response.failure) lines.push(slackRow(LABEL.failure, slackCode(response.failure)));
   }
-  for (const note of response.notes) lines.push(`_note:_ ${forSlack(note)}`);
+  for (const note of response.notes) lines.push(`_${LABEL.note}:_ ${slackText(note)}`);
   const [process, ...ancestors] = finding.lineage;
   if (process) {
-    lines.push(`*Process:* ${slackCode(processLine(process) as CleanText)}`);
+    lines.push(slackRow(LABEL.process, processLine(process, slackCode)));
     ancestors
       .slice(0, SLACK_LINEAGE_MAX)
       .forEach((entry, index) =>
-        lines.push(`  ${index + 1}. ${slackCode(processLine(entry) as CleanText)}`),
+        lines.push(`  ${ancestorNumber(index)} ${processLine(entry, slackCode)}`),
       );
     if (ancestors.length > SLACK_LINEAGE_MAX)
-      lines.push(`  … ${ancestors.length - SLACK_LINEAGE_MAX} more ancestors in the email alert`);
+      lines.push(
+        `  ${LABEL.more} ${ancestors.length - SLACK_LINEAGE_MAX} more ancestors in the email alert`,
+      );
   }
   for (const fact of finding.context.slice(0, 6))
-    lines.push(`*${fact.label}:* ${slackCode(fact.value)}`);
-  if (finding.network.domain) lines.push(`*domain:* ${slackCode(finding.network.domain)}`);
-  if (finding.network.remoteIp) lines.push(`*remote:* ${slackCode(finding.network.remoteIp)}`);
+    lines.push(slackRow(fact.label, factValue(fact, slackCode)));
+  if (finding.network.domain) lines.push(slackRow(LABEL.domain, slackCode(finding.network.domain)));
+  if (finding.network.remoteIp)
+    lines.push(slackRow(LABEL.remote, slackCode(finding.network.remoteIp)));
   let description = lines.join('\n');
   if (description.length > SLACK_DESCRIPTION_MAX_CHARS) {
+    // Whole lines only, so no code span or isolate is left open.
     const cut = description.slice(0, SLACK_DESCRIPTION_MAX_CHARS);
-    description = `${cut.slice(0, Math.max(cut.lastIndexOf('\n'), 0))}\n… cut; the email alert has everything`;
+    description = `${cut.slice(0, Math.max(cut.lastIndexOf('\n'), 0))}\n${LABEL.more} cut; the email alert has everything`;
   }
   const release = releaseFor(evaluation, response, status);
   const nextSteps = [
     `Open the finding: ${forSlack(consoleUrl(finding) as CleanText)}`,
-    ...(release ? [`Release: ${forSlack(release as CleanText)}`] : []),
+    ...(release ? [`${LABEL.release}: ${slackText(release)}`] : []),
   ];
   return {
     version: '1.0',

@@ -5,6 +5,7 @@
  */
 import type { EcsTaskTarget, Surface, Target } from './contracts.js';
 import type { Finding, ResourceFacts } from './finding.js';
+import { delimited } from './sanitize.js';
 import {
   CONTAINER_ID,
   ECS_CLUSTER_ARN,
@@ -198,6 +199,10 @@ export function classify(finding: Finding): Classification {
     case 'Container':
       return classifyInstance(finding.resource, true);
     default:
-      return noTarget(null, `resource type ${finding.resource.type} has no containment surface`);
+      // The type is the finding's word, so it is shown as a value, delimited.
+      return noTarget(
+        null,
+        `resource type ${delimited(finding.resource.type)} has no containment surface`,
+      );
   }
 }

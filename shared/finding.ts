@@ -61,11 +61,19 @@ export interface ResourceFacts {
   container?: ContainerInfo;
 }
 
-/** A labelled runtime-context value, e.g. `command line example`, shown in alerts. */
-export interface ContextFact {
-  label: string;
-  value: CleanText;
+/** A process named in the runtime context (the one that modified a file, or was targeted). */
+export interface ContextProcess {
+  name?: CleanText;
+  pid?: number;
+  executablePath?: CleanText;
 }
+
+/**
+ * A labelled runtime-context fact, e.g. `command line example`, shown in alerts: one value,
+ * or a process, whose name and path are separate values.
+ */
+export type ContextFact =
+  { label: ContextLabel; value: CleanText } | { label: ContextLabel; process: ContextProcess };
 
 export interface NetworkFacts {
   domain?: CleanText;
@@ -167,7 +175,7 @@ function resourceFacts(wire: WireResource): ResourceFacts {
 }
 
 /** Runtime-context fields worth showing, with the label used in alerts and their limits. */
-const CONTEXT_FIELDS: readonly [keyof WireRuntimeContext, string, FieldKind][] = [
+const CONTEXT_FIELDS = [
   ['commandLineExample', 'command line example', 'commandLine'],
   ['scriptPath', 'script path', 'path'],
   ['threatFilePath', 'threat file path', 'path'],
@@ -188,7 +196,16 @@ const CONTEXT_FIELDS: readonly [keyof WireRuntimeContext, string, FieldKind][] =
   ['serviceName', 'service', 'name'],
   ['fileOperation', 'file operation', 'short'],
   ['filePath', 'file path', 'path'],
-];
+] as const satisfies readonly (readonly [keyof WireRuntimeContext, string, FieldKind])[];
+
+/** Every label a runtime-context fact can carry: alerts start lines with them. */
+export const CONTEXT_LABELS = [
+  ...CONTEXT_FIELDS.map(([, label]) => label),
+  'related file path',
+  'modifying process',
+  'target process',
+] as const;
+export type ContextLabel = (typeof CONTEXT_LABELS)[number];
 
 function contextFacts(context: WireRuntimeContext | null | undefined): ContextFact[] {
   if (!context) return [];
@@ -207,11 +224,15 @@ function contextFacts(context: WireRuntimeContext | null | undefined): ContextFa
   return facts;
 }
 
-function processFact(label: string, process: WireProcess): ContextFact {
-  const name = cleanText(process.name ?? '?', 'name');
-  const path = cleanText(process.executablePath ?? '?', 'path');
-  const pid = typeof process.pid === 'number' ? ` (pid ${process.pid})` : '';
-  return { label, value: `${name}${pid} ${path}` as CleanText };
+function processFact(label: ContextLabel, process: WireProcess): ContextFact {
+  return {
+    label,
+    process: {
+      name: cleanOptional(process.name, 'name'),
+      pid: typeof process.pid === 'number' ? process.pid : undefined,
+      executablePath: cleanOptional(process.executablePath, 'path'),
+    },
+  };
 }
 
 function networkFacts(service: WireFinding['service']): NetworkFacts {

@@ -233,7 +233,7 @@ describe('decision branches', () => {
     expect(evaluate(event, policy)).toMatchObject({
       decision: 'notify',
       surface: null,
-      reason: expect.stringMatching(/resource type Lambda has no containment surface/),
+      reason: expect.stringMatching(/resource type «Lambda» has no containment surface/),
     });
   });
 
