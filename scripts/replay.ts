@@ -1,5 +1,5 @@
 /**
- * `npm run replay -- [--json] [--policy FILE] <file-or-directory>...`
+ * `npm run -s replay -- [--json] [--policy FILE] <file-or-directory>...`
  * Dry-run replay of sample findings: what the responder would decide, plan and send.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,10 @@ import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shar
 import { formatReport, replayEvent, withResponse, type ReplayRecord } from '../shared/replay.js';
 import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
+import { exitWith, outputClosed, quietOnClosedPipes } from './cli-output.js';
 
-const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
-       npm run replay -- --stream [--json] [--policy FILE] <file-or-directory>...
+const USAGE = `usage: npm run -s replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
+       npm run -s replay -- --stream [--json] [--policy FILE] <file-or-directory>...
   --html    also write a browsable report of every file (decision, reason, plan, alert)
   --stream  the inputs, in order, are one stream of deliveries within a budget window,
             through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
@@ -117,8 +118,12 @@ async function main(argv: string[]): Promise<number> {
   if (values.stream) {
     return (await replayStreamOf(files, policy, values)) && !failed ? 0 : 1;
   }
+  // Once the reader has gone (`| head`), a dry run without --html would only write to no
+  // one; a live containment or an HTML report is still wanted, so those carry on.
+  const outputIsTheProduct = !values.live && values.html === undefined;
   const records: ReplayRecord[] = [];
   for (const file of files) {
+    if (outputIsTheProduct && outputClosed()) break;
     const read = readJson(file);
     if (!read.ok) {
       process.stderr.write(`${read.error}\n`);
@@ -174,6 +179,7 @@ async function replayStreamOf(
   }
   const records = await replayStream(deliveries, policy);
   for (const record of records) {
+    if (outputClosed()) break;
     process.stdout.write(`${options.json ? JSON.stringify(record) : formatStreamLine(record)}\n`);
   }
   if (!options.json) process.stdout.write(`\n${streamSummary(records)}\n`);
@@ -181,4 +187,5 @@ async function replayStreamOf(
   return allRead;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+quietOnClosedPipes('replay');
+exitWith(await main(process.argv.slice(2)));
