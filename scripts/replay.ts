@@ -2,8 +2,8 @@
  * `npm run -s replay -- [--json] [--policy FILE] <file-or-directory>...`
  * Dry-run replay of sample findings: what the responder would decide, plan and send.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
 import { formatReport, replayEvent, withResponse, type ReplayRecord } from '../shared/replay.js';
@@ -30,18 +30,22 @@ function expand(paths: string[]): { files: string[]; errors: string[] } {
         const names = readdirSync(path)
           .filter((name) => name.endsWith('.json'))
           .sort();
+        // Said, not skipped: an empty run would look like every finding was fine.
+        if (names.length === 0) errors.push(`replay: ${shownPath(path)} holds no .json file`);
         files.push(...names.map((name) => join(path, name)));
       } else {
         files.push(path);
       }
     } catch (error) {
-      errors.push(
-        `replay: cannot read ${shownPath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
+      errors.push(`replay: cannot read ${shownPath(path)}: ${errorCode(error)}`);
     }
   }
   return { files, errors };
 }
+
+/** What went wrong with a file, as short as the system says it (`ENOENT`, `EISDIR`). */
+const errorCode = (error: unknown): string =>
+  (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 /** A file name as the terminal may show it: control characters escaped, like any input. */
 const shownPath = (path: string): string => cleanText(path, 'path');
@@ -53,7 +57,7 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; err
   } catch (error) {
     return {
       ok: false,
-      error: `replay: cannot read ${shownPath(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      error: `replay: cannot read ${shownPath(file)}: ${errorCode(error)}`,
     };
   }
   try {
@@ -102,6 +106,12 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const htmlProblem = values.html === undefined ? undefined : reportPathProblem(values.html);
+  if (htmlProblem !== undefined) {
+    // Before any replay, so that a live containment never runs for a report that cannot be written.
+    process.stderr.write(`replay: --html ${htmlProblem}\n`);
+    return 2;
+  }
   let policy: Policy;
   try {
     policy = values.policy ? loadPolicyFile(values.policy) : defaultPolicy();
@@ -145,20 +155,49 @@ async function main(argv: string[]): Promise<number> {
       values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
     );
   }
-  await writeHtml(values.html, records);
+  if (!(await writeHtml(values.html, records))) failed = true;
   return failed ? 1 : 0;
 }
 
-async function writeHtml(path: string | undefined, records: ReplayRecord[]): Promise<void> {
-  if (path === undefined) return;
+/** Why no report can be written at `path` (checked before replaying), or undefined. */
+function reportPathProblem(path: string): string | undefined {
+  if (statOf(path)?.isDirectory())
+    return `${shownPath(path)} is a directory: name the report file to write`;
+  const folder = dirname(path);
+  const folderStat = statOf(folder);
+  if (folderStat === undefined)
+    return `${shownPath(path)}: the folder ${shownPath(folder)} does not exist`;
+  if (!folderStat.isDirectory()) return `${shownPath(path)}: ${shownPath(folder)} is not a folder`;
+  return undefined;
+}
+
+/** What is at `path`, or undefined when nothing can be found there (missing, or not reachable). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write the HTML report when asked; false when it could not be written (said on stderr). */
+async function writeHtml(path: string | undefined, records: ReplayRecord[]): Promise<boolean> {
+  if (path === undefined) return true;
   const { htmlReport } = await import('../shared/html.js');
-  writeFileSync(path, htmlReport(records, new Date()));
+  try {
+    writeFileSync(path, htmlReport(records, new Date()));
+  } catch (error) {
+    process.stderr.write(`replay: cannot write ${shownPath(path)}: ${errorCode(error)}\n`);
+    return false;
+  }
   process.stderr.write(`replay: wrote ${shownPath(path)}\n`);
+  return true;
 }
 
 /**
  * The files as one stream of deliveries through the router's pipeline. A file that cannot
- * be read is reported and left out of the stream. True when every file could be read.
+ * be read is reported and left out of the stream. True when every file could be read
+ * (and the report, if asked for, written).
  */
 async function replayStreamOf(
   files: string[],
@@ -183,8 +222,7 @@ async function replayStreamOf(
     process.stdout.write(`${options.json ? JSON.stringify(record) : formatStreamLine(record)}\n`);
   }
   if (!options.json) process.stdout.write(`\n${streamSummary(records)}\n`);
-  await writeHtml(options.html, records);
-  return allRead;
+  return (await writeHtml(options.html, records)) && allRead;
 }
 
 quietOnClosedPipes('replay');

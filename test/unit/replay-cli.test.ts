@@ -130,6 +130,34 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     expect(html).toContain('&#x3C;script&#x3E;');
   });
 
+  it('--html into a missing folder or onto a directory: one line, exit 2, nothing replayed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    for (const [out, problem] of [
+      [join(dir, 'missing', 'report.html'), /the folder .*missing does not exist$/],
+      [dir, /is a directory: name the report file to write$/],
+    ] as const) {
+      const { status, stdout, stderr } = replay('--html', out, 'events');
+      expect(status).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr.trimEnd()).toMatch(problem);
+      expect(stderr).not.toMatch(STACK_FRAME);
+    }
+  });
+
+  it('a directory with no .json file is said, exit 1', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    writeFileSync(join(empty, 'notes.txt'), 'not a finding');
+    const { status, stdout, stderr } = replay(empty);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`replay: ${empty} holds no .json file\n`);
+    // The other inputs are still replayed.
+    const mixed = replay('--json', empty, 'events/eks-reverse-shell.json');
+    expect(mixed.status).toBe(1);
+    expect(mixed.stdout.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('a reader that closes early (`| head`) ends the replay quietly, exit 0', async () => {
     // Far more output than a pipe holds, so the replay must write after the reader has gone.
     const { status, stderr } = await runWithReaderClosing(
