@@ -5,7 +5,13 @@
 import { readdirSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
+import {
+  defaultPolicy,
+  effectivePolicyDocument,
+  loadPolicyFile,
+  PolicyError,
+  type Policy,
+} from '../shared/policy.js';
 import { formatReport, replayEvent, withResponse, type ReplayRecord } from '../shared/replay.js';
 import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
@@ -13,12 +19,15 @@ import { exitWith, outputClosed, quietOnClosedPipes } from './cli-output.js';
 
 const USAGE = `usage: npm run -s replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
        npm run -s replay -- --stream [--json] [--policy FILE] <file-or-directory>...
-  --html    also write a browsable report of every file (decision, reason, plan, alert)
-  --stream  the inputs, in order, are one stream of deliveries within a budget window,
-            through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
-            with its state in memory; a dry run, one record or line per delivery
-  --live  contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for EKS
-          the kubeconfig's current context), then print each step's outcome and the alert`;
+       npm run -s replay -- --print-policy [--policy FILE]
+  --policy        a policy file: only what differs from shared/default-policy.json, laid over it
+  --html          also write a browsable report of every file (decision, reason, plan, alert)
+  --stream        the inputs, in order, are one stream of deliveries within a budget window,
+                  through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
+                  with its state in memory; a dry run, one record or line per delivery
+  --live          contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for
+                  EKS the kubeconfig's current context), then print each step's outcome and the alert
+  --print-policy  print the policy in force (the file laid over the default) as JSON`;
 
 /** Files to replay: each file as given, every *.json of a directory (sorted). */
 function expand(paths: string[]): { files: string[]; errors: string[] } {
@@ -84,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         html: { type: 'string' },
         stream: { type: 'boolean', default: false },
+        'print-policy': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -94,6 +104,19 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values['print-policy']) {
+    const { json, live, kubeconfig, html, stream } = values;
+    if (positionals.length > 0 || json || live || stream || (kubeconfig ?? html) !== undefined) {
+      process.stderr.write(
+        `replay: --print-policy takes no finding file and no other option than --policy\n${USAGE}\n`,
+      );
+      return 2;
+    }
+    const policy = policyOrComplaint(values.policy);
+    if (policy === undefined) return 2;
+    process.stdout.write(`${JSON.stringify(effectivePolicyDocument(policy), null, 2)}\n`);
     return 0;
   }
   if (positionals.length === 0) {
@@ -112,16 +135,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`replay: --html ${htmlProblem}\n`);
     return 2;
   }
-  let policy: Policy;
-  try {
-    policy = values.policy ? loadPolicyFile(values.policy) : defaultPolicy();
-  } catch (error) {
-    if (error instanceof PolicyError) {
-      process.stderr.write(`replay: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const policy = policyOrComplaint(values.policy);
+  if (policy === undefined) return 2;
   const { files, errors } = expand(positionals);
   for (const error of errors) process.stderr.write(`${error}\n`);
   let failed = errors.length > 0;
@@ -157,6 +172,17 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!(await writeHtml(values.html, records))) failed = true;
   return failed ? 1 : 0;
+}
+
+/** The policy in force (the file laid over the default), or undefined once its problems are said. */
+function policyOrComplaint(path: string | undefined): Policy | undefined {
+  try {
+    return path === undefined ? defaultPolicy() : loadPolicyFile(path);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    process.stderr.write(`replay: ${error.message}\n`);
+    return undefined;
+  }
 }
 
 /** Why no report can be written at `path` (checked before replaying), or undefined. */

@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, runWithReaderClosing, STACK_FRAME } from '../cli.js';
 import { EVENTS_DIR, jsonFiles } from '../helpers.js';
+import {
+  defaultPolicy,
+  effectivePolicyDocument,
+  loadPolicyFile,
+  parsePolicy,
+} from '../../shared/policy.js';
 
 const replay = (...args: string[]) => runCli('scripts/replay.ts', args);
 
@@ -117,6 +123,51 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/invalid policy in .*bad\.json: .*minSeverity/);
     expect(refused.stdout).toBe('');
+  });
+
+  it('--policy: a partial file is laid over the default; problems are all named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ surfaces: { 'eks-pod': { mode: 'notify' } } }));
+    const used = replay('--json', '--policy', partial, 'events/eks-reverse-shell.json');
+    expect(used.stderr).toBe('');
+    expect((JSON.parse(used.stdout) as { decision: string }).decision).toBe('notify');
+    const typos = join(dir, 'typos.json');
+    writeFileSync(typos, JSON.stringify({ eks: { allowDNSEgress: true }, minSeverity: 3 }));
+    const refused = replay('--policy', typos, 'events');
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trimEnd()).toMatch(
+      /^replay: invalid policy in .*typos\.json: eks: Unrecognized key: "allowDNSEgress"; \(root\): Unrecognized key: "minSeverity"$/,
+    );
+  });
+
+  it('--print-policy: the policy in force as JSON, with or without --policy', () => {
+    const printed = replay('--print-policy');
+    expect(printed.status).toBe(0);
+    expect(printed.stderr).toBe('');
+    const defaults = effectivePolicyDocument(defaultPolicy());
+    expect(defaults).not.toHaveProperty('$schema');
+    expect(JSON.parse(printed.stdout)).toEqual(defaults);
+
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ dryRun: true, protectedNamespaces: ['payments'] }));
+    const layeredPrint = replay('--print-policy', '--policy', partial);
+    expect(layeredPrint.status).toBe(0);
+    expect(JSON.parse(layeredPrint.stdout)).toEqual({
+      ...defaults,
+      dryRun: true,
+      protectedNamespaces: ['payments'],
+    });
+    // What it prints is itself a policy file that gives the same policy.
+    const saved = join(dir, 'saved.json');
+    writeFileSync(saved, layeredPrint.stdout);
+    expect(loadPolicyFile(saved)).toEqual(parsePolicy(JSON.parse(readFileSync(partial, 'utf8'))));
+
+    const refused = replay('--print-policy', 'events');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^replay: --print-policy takes no finding file/);
   });
 
   it('--html writes a self-contained report where no finding text is markup', () => {
