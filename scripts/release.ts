@@ -17,6 +17,7 @@ import {
   NETWORK_INTERFACE_ID,
 } from '../shared/identifiers.js';
 import { describeError } from '../shared/containment.js';
+import { exitWith, quietOnClosedPipes } from './cli-output.js';
 
 const USAGE = `usage: npm run release -- ec2 <instance-id> [--region REGION]
        npm run release -- eks <namespace>/<pod> [--kubeconfig FILE]
@@ -110,4 +111,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+quietOnClosedPipes('release');
+exitWith(await main(process.argv.slice(2)));

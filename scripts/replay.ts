@@ -1,23 +1,33 @@
 /**
- * `npm run replay -- [--json] [--policy FILE] <file-or-directory>...`
+ * `npm run -s replay -- [--json] [--policy FILE] <file-or-directory>...`
  * Dry-run replay of sample findings: what the responder would decide, plan and send.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../shared/policy.js';
+import {
+  defaultPolicy,
+  effectivePolicyDocument,
+  loadPolicyFile,
+  PolicyError,
+  type Policy,
+} from '../shared/policy.js';
 import { formatReport, replayEvent, withResponse, type ReplayRecord } from '../shared/replay.js';
 import { containmentRequest } from '../shared/decide.js';
 import { cleanText } from '../shared/sanitize.js';
+import { exitWith, outputClosed, quietOnClosedPipes } from './cli-output.js';
 
-const USAGE = `usage: npm run replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
-       npm run replay -- --stream [--json] [--policy FILE] <file-or-directory>...
-  --html    also write a browsable report of every file (decision, reason, plan, alert)
-  --stream  the inputs, in order, are one stream of deliveries within a budget window,
-            through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
-            with its state in memory; a dry run, one record or line per delivery
-  --live  contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for EKS
-          the kubeconfig's current context), then print each step's outcome and the alert`;
+const USAGE = `usage: npm run -s replay -- [--json] [--policy FILE] [--html FILE] [--live [--kubeconfig FILE]] <file-or-directory>...
+       npm run -s replay -- --stream [--json] [--policy FILE] <file-or-directory>...
+       npm run -s replay -- --print-policy [--policy FILE]
+  --policy        a policy file: only what differs from shared/default-policy.json, laid over it
+  --html          also write a browsable report of every file (decision, reason, plan, alert)
+  --stream        the inputs, in order, are one stream of deliveries within a budget window,
+                  through the router's pipeline (duplicates, STILL ACTIVE updates, budget, alerts)
+                  with its state in memory; a dry run, one record or line per delivery
+  --live          contain for real (default AWS credential chain; AWS_ENDPOINT_URL honoured; for
+                  EKS the kubeconfig's current context), then print each step's outcome and the alert
+  --print-policy  print the policy in force (the file laid over the default) as JSON`;
 
 /** Files to replay: each file as given, every *.json of a directory (sorted). */
 function expand(paths: string[]): { files: string[]; errors: string[] } {
@@ -29,18 +39,22 @@ function expand(paths: string[]): { files: string[]; errors: string[] } {
         const names = readdirSync(path)
           .filter((name) => name.endsWith('.json'))
           .sort();
+        // Said, not skipped: an empty run would look like every finding was fine.
+        if (names.length === 0) errors.push(`replay: ${shownPath(path)} holds no .json file`);
         files.push(...names.map((name) => join(path, name)));
       } else {
         files.push(path);
       }
     } catch (error) {
-      errors.push(
-        `replay: cannot read ${shownPath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
+      errors.push(`replay: cannot read ${shownPath(path)}: ${errorCode(error)}`);
     }
   }
   return { files, errors };
 }
+
+/** What went wrong with a file, as short as the system says it (`ENOENT`, `EISDIR`). */
+const errorCode = (error: unknown): string =>
+  (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
 /** A file name as the terminal may show it: control characters escaped, like any input. */
 const shownPath = (path: string): string => cleanText(path, 'path');
@@ -52,7 +66,7 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; err
   } catch (error) {
     return {
       ok: false,
-      error: `replay: cannot read ${shownPath(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      error: `replay: cannot read ${shownPath(file)}: ${errorCode(error)}`,
     };
   }
   try {
@@ -79,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         html: { type: 'string' },
         stream: { type: 'boolean', default: false },
+        'print-policy': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -91,6 +106,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (values['print-policy']) {
+    const { json, live, kubeconfig, html, stream } = values;
+    if (positionals.length > 0 || json || live || stream || (kubeconfig ?? html) !== undefined) {
+      process.stderr.write(
+        `replay: --print-policy takes no finding file and no other option than --policy\n${USAGE}\n`,
+      );
+      return 2;
+    }
+    const policy = policyOrComplaint(values.policy);
+    if (policy === undefined) return 2;
+    process.stdout.write(`${JSON.stringify(effectivePolicyDocument(policy), null, 2)}\n`);
+    return 0;
+  }
   if (positionals.length === 0) {
     process.stderr.write(`replay: no finding file or directory given\n${USAGE}\n`);
     return 2;
@@ -101,24 +129,26 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  let policy: Policy;
-  try {
-    policy = values.policy ? loadPolicyFile(values.policy) : defaultPolicy();
-  } catch (error) {
-    if (error instanceof PolicyError) {
-      process.stderr.write(`replay: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+  const htmlProblem = values.html === undefined ? undefined : reportPathProblem(values.html);
+  if (htmlProblem !== undefined) {
+    // Before any replay, so that a live containment never runs for a report that cannot be written.
+    process.stderr.write(`replay: --html ${htmlProblem}\n`);
+    return 2;
   }
+  const policy = policyOrComplaint(values.policy);
+  if (policy === undefined) return 2;
   const { files, errors } = expand(positionals);
   for (const error of errors) process.stderr.write(`${error}\n`);
   let failed = errors.length > 0;
   if (values.stream) {
     return (await replayStreamOf(files, policy, values)) && !failed ? 0 : 1;
   }
+  // Once the reader has gone (`| head`), a dry run without --html would only write to no
+  // one; a live containment or an HTML report is still wanted, so those carry on.
+  const outputIsTheProduct = !values.live && values.html === undefined;
   const records: ReplayRecord[] = [];
   for (const file of files) {
+    if (outputIsTheProduct && outputClosed()) break;
     const read = readJson(file);
     if (!read.ok) {
       process.stderr.write(`${read.error}\n`);
@@ -140,20 +170,60 @@ async function main(argv: string[]): Promise<number> {
       values.json ? `${JSON.stringify(record)}\n` : `${formatReport(record, evaluation)}\n`,
     );
   }
-  await writeHtml(values.html, records);
+  if (!(await writeHtml(values.html, records))) failed = true;
   return failed ? 1 : 0;
 }
 
-async function writeHtml(path: string | undefined, records: ReplayRecord[]): Promise<void> {
-  if (path === undefined) return;
+/** The policy in force (the file laid over the default), or undefined once its problems are said. */
+function policyOrComplaint(path: string | undefined): Policy | undefined {
+  try {
+    return path === undefined ? defaultPolicy() : loadPolicyFile(path);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    process.stderr.write(`replay: ${error.message}\n`);
+    return undefined;
+  }
+}
+
+/** Why no report can be written at `path` (checked before replaying), or undefined. */
+function reportPathProblem(path: string): string | undefined {
+  if (statOf(path)?.isDirectory())
+    return `${shownPath(path)} is a directory: name the report file to write`;
+  const folder = dirname(path);
+  const folderStat = statOf(folder);
+  if (folderStat === undefined)
+    return `${shownPath(path)}: the folder ${shownPath(folder)} does not exist`;
+  if (!folderStat.isDirectory()) return `${shownPath(path)}: ${shownPath(folder)} is not a folder`;
+  return undefined;
+}
+
+/** What is at `path`, or undefined when nothing can be found there (missing, or not reachable). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write the HTML report when asked; false when it could not be written (said on stderr). */
+async function writeHtml(path: string | undefined, records: ReplayRecord[]): Promise<boolean> {
+  if (path === undefined) return true;
   const { htmlReport } = await import('../shared/html.js');
-  writeFileSync(path, htmlReport(records, new Date()));
+  try {
+    writeFileSync(path, htmlReport(records, new Date()));
+  } catch (error) {
+    process.stderr.write(`replay: cannot write ${shownPath(path)}: ${errorCode(error)}\n`);
+    return false;
+  }
   process.stderr.write(`replay: wrote ${shownPath(path)}\n`);
+  return true;
 }
 
 /**
  * The files as one stream of deliveries through the router's pipeline. A file that cannot
- * be read is reported and left out of the stream. True when every file could be read.
+ * be read is reported and left out of the stream. True when every file could be read
+ * (and the report, if asked for, written).
  */
 async function replayStreamOf(
   files: string[],
@@ -174,11 +244,12 @@ async function replayStreamOf(
   }
   const records = await replayStream(deliveries, policy);
   for (const record of records) {
+    if (outputClosed()) break;
     process.stdout.write(`${options.json ? JSON.stringify(record) : formatStreamLine(record)}\n`);
   }
   if (!options.json) process.stdout.write(`\n${streamSummary(records)}\n`);
-  await writeHtml(options.html, records);
-  return allRead;
+  return (await writeHtml(options.html, records)) && allRead;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+quietOnClosedPipes('replay');
+exitWith(await main(process.argv.slice(2)));

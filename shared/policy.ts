@@ -1,6 +1,7 @@
 /**
- * The response policy: one JSON document, validated strictly. Unknown keys are errors, so
- * a misspelt setting can never be silently ignored and fall back to containing.
+ * The response policy: one JSON document, laid over the bundled default and validated
+ * strictly. Unknown keys are errors, so a misspelt setting can never be silently ignored
+ * and fall back to containing.
  */
 import { readFileSync } from 'node:fs';
 import * as z from './zod.js';
@@ -117,23 +118,52 @@ export class PolicyError extends Error {
   override readonly name = 'PolicyError';
 }
 
+/** Every problem, each with the key it is about: a typo must not hide behind the others. */
 function describePolicyIssues(error: z.core.$ZodError, source: string): string {
-  const lines = error.issues.slice(0, 8).map((issue) => {
-    const path = issue.path.map(String).join('.') || '(root)';
-    const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
-    return `${path}: ${issue.message}${keys}`;
-  });
+  // An unknown key's message names it (`Unrecognized key: "minSeverity"`).
+  const lines = error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+  );
   return `invalid policy in ${source}: ${lines.join('; ')}`;
 }
 
-/** Validate a parsed policy document, or throw a PolicyError naming each bad key. */
-export function parsePolicy(document: unknown, source = 'policy'): Policy {
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * `overrides` laid over `base`: objects are merged key by key, anything else (arrays,
+ * scalars, null) in `overrides` replaces what `base` has. Built with own properties only,
+ * so a `__proto__` key stays a key (and is refused as unknown), never a prototype.
+ */
+export function layered(base: unknown, overrides: unknown): unknown {
+  if (!isObject(base) || !isObject(overrides)) return overrides;
+  const keys = new Set([...Object.keys(base), ...Object.keys(overrides)]);
+  return Object.fromEntries(
+    [...keys].map((key) => [
+      key,
+      Object.hasOwn(overrides, key)
+        ? layered(Object.hasOwn(base, key) ? base[key] : undefined, overrides[key])
+        : base[key],
+    ]),
+  );
+}
+
+function validated(document: unknown, source: string): Policy {
   const result = PolicySchema.safeParse(document);
   if (!result.success) throw new PolicyError(describePolicyIssues(result.error, source));
   return result.data;
 }
 
-/** Read and validate a policy file. */
+/**
+ * A policy document sets only what differs from the bundled default
+ * (`shared/default-policy.json`); it is laid over the default, then the whole is validated
+ * strictly. Throws a PolicyError naming every bad key.
+ */
+export function parsePolicy(document: unknown, source = 'policy'): Policy {
+  return validated(layered(defaultPolicyDocument, document), source);
+}
+
+/** Read a policy file and lay it over the default (see parsePolicy). */
 export function loadPolicyFile(path: string): Policy {
   let raw: string;
   try {
@@ -152,7 +182,17 @@ export function loadPolicyFile(path: string): Policy {
 
 /** The policy shipped with the responder (`shared/default-policy.json`). */
 export function defaultPolicy(): Policy {
-  return parsePolicy(defaultPolicyDocument, 'shared/default-policy.json');
+  return validated(defaultPolicyDocument, 'shared/default-policy.json');
+}
+
+/**
+ * The policy in force, as a complete policy document (`replay --print-policy`). The
+ * `$schema` reference is left out: it is relative to the file it was read from.
+ */
+export function effectivePolicyDocument(policy: Policy): Omit<Policy, '$schema'> {
+  const settings = { ...policy };
+  delete settings.$schema;
+  return settings;
 }
 
 /** The mode in force for a finding type on a surface: the type's override wins. */
@@ -165,8 +205,22 @@ export function thresholdFor(policy: Policy, findingType: string): number {
   return policy.findingTypes[findingType]?.minSeverityToContain ?? policy.minSeverityToContain;
 }
 
-/** JSON Schema for editors and reviewers, generated from the same zod schema. */
+/**
+ * JSON Schema of a policy file for editors and reviewers, generated from the same zod
+ * schema. Every key may be left out (the default fills it), so nothing is required; unknown
+ * keys are still refused.
+ */
 export function policyJsonSchema(): unknown {
-  // The input side: a key with a default may be left out of a policy file.
-  return z.toJSONSchema(PolicySchema, { target: 'draft-2020-12', io: 'input' });
+  return withoutRequired(z.toJSONSchema(PolicySchema, { target: 'draft-2020-12', io: 'input' }));
+}
+
+/** A JSON Schema with every `required` keyword taken out (a property named so is kept). */
+function withoutRequired(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutRequired);
+  if (!isObject(schema)) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key, value]) => !(key === 'required' && Array.isArray(value)))
+      .map(([key, value]) => [key, withoutRequired(value)]),
+  );
 }

@@ -658,6 +658,12 @@ describe('configuration', () => {
     );
   });
 
+  it('a partial policy passes synth: the router lays it over the default it carries', () => {
+    const partial = join(dir, 'partial-policy.json');
+    writeFileSync(partial, JSON.stringify({ eks: { allowDnsEgress: true } }));
+    expect(() => synth({ policyPath: partial })).not.toThrow();
+  });
+
   it('bundling builds the production bundle and copies the policy without a shell', () => {
     const policyPath = join(dir, 'policy;touch pwned');
     copyFileSync(join(ROOT, 'shared', 'default-policy.json'), policyPath);

@@ -1,19 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runCli, runWithReaderClosing, STACK_FRAME } from '../cli.js';
 import { EVENTS_DIR, jsonFiles } from '../helpers.js';
+import {
+  defaultPolicy,
+  effectivePolicyDocument,
+  loadPolicyFile,
+  parsePolicy,
+} from '../../shared/policy.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-function replay(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const replay = (...args: string[]) => runCli('scripts/replay.ts', args);
 
 const KEYS = [
   'actions',
@@ -127,6 +125,51 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     expect(refused.stdout).toBe('');
   });
 
+  it('--policy: a partial file is laid over the default; problems are all named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ surfaces: { 'eks-pod': { mode: 'notify' } } }));
+    const used = replay('--json', '--policy', partial, 'events/eks-reverse-shell.json');
+    expect(used.stderr).toBe('');
+    expect((JSON.parse(used.stdout) as { decision: string }).decision).toBe('notify');
+    const typos = join(dir, 'typos.json');
+    writeFileSync(typos, JSON.stringify({ eks: { allowDNSEgress: true }, minSeverity: 3 }));
+    const refused = replay('--policy', typos, 'events');
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trimEnd()).toMatch(
+      /^replay: invalid policy in .*typos\.json: eks: Unrecognized key: "allowDNSEgress"; \(root\): Unrecognized key: "minSeverity"$/,
+    );
+  });
+
+  it('--print-policy: the policy in force as JSON, with or without --policy', () => {
+    const printed = replay('--print-policy');
+    expect(printed.status).toBe(0);
+    expect(printed.stderr).toBe('');
+    const defaults = effectivePolicyDocument(defaultPolicy());
+    expect(defaults).not.toHaveProperty('$schema');
+    expect(JSON.parse(printed.stdout)).toEqual(defaults);
+
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ dryRun: true, protectedNamespaces: ['payments'] }));
+    const layeredPrint = replay('--print-policy', '--policy', partial);
+    expect(layeredPrint.status).toBe(0);
+    expect(JSON.parse(layeredPrint.stdout)).toEqual({
+      ...defaults,
+      dryRun: true,
+      protectedNamespaces: ['payments'],
+    });
+    // What it prints is itself a policy file that gives the same policy.
+    const saved = join(dir, 'saved.json');
+    writeFileSync(saved, layeredPrint.stdout);
+    expect(loadPolicyFile(saved)).toEqual(parsePolicy(JSON.parse(readFileSync(partial, 'utf8'))));
+
+    const refused = replay('--print-policy', 'events');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^replay: --print-policy takes no finding file/);
+  });
+
   it('--html writes a self-contained report where no finding text is markup', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'gdrr-replay-')), 'report.html');
     const { status } = replay('--json', '--html', out, 'events');
@@ -136,6 +179,56 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     expect(html).toContain('Content-Security-Policy" content="default-src \'none\'');
     expect(html).not.toMatch(/<script|<!channel|<@U/);
     expect(html).toContain('&#x3C;script&#x3E;');
+  });
+
+  it('--html into a missing folder or onto a directory: one line, exit 2, nothing replayed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    for (const [out, problem] of [
+      [join(dir, 'missing', 'report.html'), /the folder .*missing does not exist$/],
+      [dir, /is a directory: name the report file to write$/],
+    ] as const) {
+      const { status, stdout, stderr } = replay('--html', out, 'events');
+      expect(status).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr.trimEnd()).toMatch(problem);
+      expect(stderr).not.toMatch(STACK_FRAME);
+    }
+  });
+
+  it('a directory with no .json file is said, exit 1', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gdrr-replay-'));
+    writeFileSync(join(empty, 'notes.txt'), 'not a finding');
+    const { status, stdout, stderr } = replay(empty);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`replay: ${empty} holds no .json file\n`);
+    // The other inputs are still replayed.
+    const mixed = replay('--json', empty, 'events/eks-reverse-shell.json');
+    expect(mixed.status).toBe(1);
+    expect(mixed.stdout.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('a reader that closes early (`| head`) ends the replay quietly, exit 0', async () => {
+    // Far more output than a pipe holds, so the replay must write after the reader has gone.
+    const { status, stderr } = await runWithReaderClosing(
+      'scripts/replay.ts',
+      Array.from({ length: 10 }, () => 'events'),
+      1,
+    );
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+  });
+
+  it('--json and --stream: the same with a reader closed before the first line', async () => {
+    for (const args of [
+      ['--json', 'events'],
+      ['--stream', '--json', 'events'],
+    ]) {
+      const { status, stderr } = await runWithReaderClosing('scripts/replay.ts', args, 0);
+      expect(stderr).toBe('');
+      expect(status).toBe(0);
+    }
   });
 
   it('usage errors exit 2', () => {
@@ -180,6 +273,6 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     const refused = replay('--stream', '--live', 'events');
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/^replay: --stream is a dry run/);
-    expect(refused.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(refused.stderr).not.toMatch(STACK_FRAME);
   });
 });

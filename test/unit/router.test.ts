@@ -2,6 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ContainmentRequestSchema,
@@ -387,6 +390,24 @@ describe('router: handler and configuration', () => {
     expect(result).toMatchObject({ decision: 'notify', status: 'NOT CONTAINED' });
     expect(invoked()).toHaveLength(0);
     expect(published()[0]!.Message).toContain("the responder's policy could not be loaded");
+  });
+
+  it('a partial policy file is laid over the default; one with an unknown key fails closed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gdrr-router-'));
+    const env = (policy: unknown) => {
+      const path = join(dir, `${Math.random()}.json`);
+      writeFileSync(path, JSON.stringify(policy));
+      return { ALERT_TOPIC_ARN: TOPIC, STATE_TABLE: 'gdrr-state', POLICY_PATH: path };
+    };
+    const partial = depsFromEnv(env({ surfaces: { 'ec2-instance': { mode: 'notify' } } }));
+    expect(partial.policyError).toBeUndefined();
+    expect(partial.policy).toEqual(
+      policyWith((policy) => (policy.surfaces['ec2-instance'].mode = 'notify')),
+    );
+    const typo = depsFromEnv(env({ surfaces: { 'ec2-instance': { mod: 'notify' } } }));
+    expect(typo.policyError).toMatch(
+      /invalid policy in .*surfaces\.ec2-instance: Unrecognized key: "mod"/,
+    );
   });
 
   it('the exported handler runs end to end from the environment', async () => {
