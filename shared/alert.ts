@@ -32,7 +32,13 @@ import {
 } from './sanitize.js';
 import { K8S_NAMESPACE, K8S_POD_NAME, K8S_UID } from './identifiers.js';
 import { networkPolicyName } from './labels.js';
-import { deletePolicyArgv, ec2ReleaseText, unlabelPodArgv } from './release-commands.js';
+import {
+  clusterNames,
+  deletePolicyArgv,
+  ec2ReleaseText,
+  selectClusterArgv,
+  unlabelPodArgv,
+} from './release-commands.js';
 import { COMMAND_SEPARATOR, printCommands } from './shell.js';
 
 /** The Chatbot custom-notification document sent to Slack. */
@@ -165,29 +171,32 @@ export function releaseHint(evaluation: Evaluation): string | undefined {
   if (evaluation.decision !== 'contain' || target === null || finding === null) return undefined;
   switch (target.surface) {
     case 'eks-pod':
-      return eksReleaseHint(target, evaluation.actions.includes('eks:cordon-node'));
+      return eksReleaseHint(target, finding.region, evaluation.actions.includes('eks:cordon-node'));
     case 'ecs-task':
       return 'a stopped task cannot be resumed; once the image is trusted again, the service (if any) runs new tasks as usual';
     case 'ec2-instance':
-      return ec2ReleaseText(target.instanceId);
+      return ec2ReleaseText(target.instanceId, finding.region);
   }
 }
 
 /**
- * The kubectl steps for a pod. What the target does not say (the pod's name or uid when it
- * was found by container id, its node) is a quoted `<placeholder>`: pasted as it is, it is
- * one argument that names nothing, never shell syntax.
+ * The kubectl steps for a pod, after the command that selects its cluster. What the target
+ * does not say (the pod's name or uid when it was found by container id, its node) is a
+ * quoted `<placeholder>`: pasted as it is, it is one argument that names nothing, never
+ * shell syntax.
  */
-function eksReleaseHint(target: EksPodTarget, cordoned: boolean): string {
+function eksReleaseHint(target: EksPodTarget, region: string, cordoned: boolean): string {
   const pod = target.podName ?? '<pod>';
   const policy = networkPolicyName(target.podUid ?? '<pod-uid>');
   const printed = printCommands(
     [
+      ...clusterNames(region, target.clusterName),
       ['namespace', K8S_NAMESPACE, target.namespace],
       ...(target.podName === undefined ? [] : [['pod name', K8S_POD_NAME, pod] as const]),
       ...(target.podUid === undefined ? [] : [['pod uid', K8S_UID, target.podUid] as const]),
     ],
     () => [
+      selectClusterArgv(region, target.clusterName),
       deletePolicyArgv(target.namespace, policy),
       unlabelPodArgv(target.namespace, pod),
       ...(cordoned ? [['kubectl', 'uncordon', '<node of the pod>']] : []),

@@ -5,16 +5,20 @@
  * gives a note that the step is to be undone by hand instead of a command.
  */
 import {
-  EKS_CLUSTER_NAME,
   K8S_NAMESPACE,
   K8S_NETWORK_POLICY_NAME,
   K8S_NODE_NAME,
   K8S_POD_NAME,
-  REGION,
   type Expected,
 } from '../../shared/identifiers.js';
 import { CORDONED_LABEL, FINDING_ANNOTATION } from '../../shared/labels.js';
-import { deletePolicyArgv, podCommandArgv, unlabelPodArgv } from '../../shared/release-commands.js';
+import {
+  clusterNames,
+  deletePolicyArgv,
+  podCommandArgv,
+  selectClusterArgv,
+  unlabelPodArgv,
+} from '../../shared/release-commands.js';
 import {
   COMMAND_SEPARATOR,
   printCommands,
@@ -134,13 +138,9 @@ export function releaseText(
   commands: readonly string[],
 ): string | undefined {
   if (commands.length === 0) return undefined;
-  const selectCluster = printCommands(
-    [
-      ['region', REGION, region],
-      ['cluster name', EKS_CLUSTER_NAME, clusterName],
-    ],
-    () => [['aws', 'eks', 'update-kubeconfig', '--region', region, '--name', clusterName]],
-  );
+  const selectCluster = printCommands(clusterNames(region, clusterName), () => [
+    selectClusterArgv(region, clusterName),
+  ]);
   if ('invalid' in selectCluster) {
     return `${selectCluster.invalid}: select the cluster and undo the containment by hand`;
   }

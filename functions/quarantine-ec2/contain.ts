@@ -105,7 +105,7 @@ const result = (
   release: outcomes.some(
     (o) => o.status === 'contained' || o.status === 'already-contained' || o.status === 'failed',
   )
-    ? ec2ReleaseText(request.target.instanceId)
+    ? ec2ReleaseText(request.target.instanceId, request.region)
     : undefined,
 });
 

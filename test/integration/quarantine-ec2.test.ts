@@ -279,7 +279,9 @@ describe('quarantine-ec2 against moto', () => {
       [TAG.quarantinedBy]: 'guardduty-runtime-responder',
       [TAG.originalTerminationProtection]: 'false',
     });
-    expect(result.release).toContain(`npm run release -- ec2 ${instanceId}`);
+    expect(result.release).toContain(
+      `npm run release -- ec2 ${instanceId} --region ${env().AWS_REGION}`,
+    );
 
     // Every call the action made is an IAM action it declares (least privilege stays true).
     const called = new Set(log.map((e) => `ec2:${e.command.replace(/Command$/, '')}`));

@@ -189,7 +189,7 @@ describe('alert content', () => {
       `https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=${evaluation.finding!.id}`,
     );
     expect(alert.text).toMatch(
-      /Release \(once contained\): restore .*: npm run release -- ec2 i-[0-9a-f]{17}$/m,
+      /Release \(once contained\): restore .*: npm run release -- ec2 i-[0-9a-f]{17} --region us-east-1$/m,
     );
   });
 

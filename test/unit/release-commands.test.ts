@@ -12,6 +12,7 @@ import type { EksPodTarget } from '../../shared/contracts.js';
 import { evaluate, type Evaluation } from '../../shared/decide.js';
 import {
   DNS1123_SUBDOMAIN,
+  EKS_CLUSTER_NAME,
   K8S_LABEL_KEY,
   K8S_LABEL_VALUE,
   K8S_NAMESPACE,
@@ -38,6 +39,7 @@ import type { Undo } from '../../functions/isolate-pod/plan.js';
 import { TIER_KINDS, qualifiedResource } from '../../functions/isolate-pod/policy-tier.js';
 import { restoreService } from '../../functions/stop-task/stop-task.js';
 import type { EcsTaskRequest } from '../../functions/stop-task/task-facts.js';
+import { parseReleaseArgs } from '../../scripts/release-args.js';
 import { loadEvent } from '../helpers.js';
 import { hostileString } from '../hostile.js';
 
@@ -366,18 +368,48 @@ describe('release text outside isolate-pod', () => {
   const trailingCommand = (text: string) => words(text.slice(text.lastIndexOf(': ') + 2));
 
   it(
-    'EC2: the instance id is checked, the command comes last',
+    'EC2: instance id and region are checked; the command comes last and the release CLI accepts it',
     () => {
+      const region = fc.oneof(
+        fc.constantFrom('us-east-1', 'eu-west-2', 'us-gov-west-1', 'ap-southeast-4'),
+        metaString,
+        hostileString,
+      );
       fc.assert(
         fc.property(
           fc.oneof(fc.stringMatching(/^i-[0-9a-f]{17}$/), metaString, hostileString),
-          (id) => {
-            const text = ec2ReleaseText(id);
-            if (/^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) {
-              expect(trailingCommand(text)).toEqual(['npm', 'run', 'release', '--', 'ec2', id]);
-            } else {
-              expect(text).toMatch(/^instance id .* is invalid: restore .* by hand$/s);
+          region,
+          (id, regionName) => {
+            const text = ec2ReleaseText(id, regionName);
+            const idValid = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id);
+            if (!idValid || !/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(regionName)) {
+              expect(text).toMatch(
+                new RegExp(
+                  `^${idValid ? 'region' : 'instance id'} .* is invalid: restore .* by hand$`,
+                  's',
+                ),
+              );
+              return;
             }
+            const argv = trailingCommand(text);
+            expect(argv).toEqual([
+              'npm',
+              'run',
+              'release',
+              '--',
+              'ec2',
+              id,
+              '--region',
+              regionName,
+            ]);
+            // What npm hands the release script: the words after `--`. No region in the
+            // environment, so the one on the line is what the release uses.
+            expect(parseReleaseArgs(argv.slice(argv.indexOf('--') + 1), {})).toEqual({
+              surface: 'ec2',
+              instanceId: id,
+              region: regionName,
+              json: false,
+            });
           },
         ),
         RUNS,
@@ -424,30 +456,43 @@ describe('release text outside isolate-pod', () => {
   );
 
   it(
-    "the alert's EKS hint: checked names, placeholders as single words",
+    "the alert's EKS hint: selects the finding's cluster, checked names, placeholders as single words",
     () => {
       const evaluation = evaluate(loadEvent('eks-runc-container-escape.json'), defaultPolicy());
       expect(evaluation.target?.surface).toBe('eks-pod');
       const target = evaluation.target as EksPodTarget;
+      const region = evaluation.finding!.region;
       const withTarget = (change: Partial<EksPodTarget>): Evaluation => ({
         ...evaluation,
         target: { ...target, ...change },
       });
       const cordons = evaluation.actions.includes('eks:cordon-node');
+      const clusterName = fc.oneof(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,20}$/),
+        metaString,
+      );
       fc.assert(
-        fc.property(maybeName, fc.option(maybeName, { nil: undefined }), (namespace, podName) => {
-          const hint = releaseHint(withTarget({ namespace, podName, podUid: undefined }))!;
-          if (!isNamespaceAndPod(namespace, podName)) {
-            expect(hint).toMatch(/ is invalid: undo the pod's quarantine by hand$/s);
-            return;
-          }
-          const pod = podName ?? '<pod>';
-          expect(commandsOf(hint)).toEqual([
-            ['kubectl', '-n', namespace, 'delete', 'networkpolicy', 'gdrr-quarantine-<pod-uid>'],
-            podArgv(namespace, 'label', pod, `${QUARANTINE_LABEL}-`),
-            ...(cordons ? [['kubectl', 'uncordon', '<node of the pod>']] : []),
-          ]);
-        }),
+        fc.property(
+          clusterName,
+          maybeName,
+          fc.option(maybeName, { nil: undefined }),
+          (cluster, namespace, podName) => {
+            const hint = releaseHint(
+              withTarget({ clusterName: cluster, namespace, podName, podUid: undefined }),
+            )!;
+            if (!EKS_CLUSTER_NAME.test(cluster) || !isNamespaceAndPod(namespace, podName)) {
+              expect(hint).toMatch(/ is invalid: undo the pod's quarantine by hand$/s);
+              return;
+            }
+            const pod = podName ?? '<pod>';
+            expect(commandsOf(hint)).toEqual([
+              ['aws', 'eks', 'update-kubeconfig', '--region', region, '--name', cluster],
+              ['kubectl', '-n', namespace, 'delete', 'networkpolicy', 'gdrr-quarantine-<pod-uid>'],
+              podArgv(namespace, 'label', pod, `${QUARANTINE_LABEL}-`),
+              ...(cordons ? [['kubectl', 'uncordon', '<node of the pod>']] : []),
+            ]);
+          },
+        ),
         RUNS,
       );
     },
