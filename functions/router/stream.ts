@@ -77,7 +77,9 @@ export async function replayStream(
 ): Promise<StreamRecord[]> {
   const spacingMs = options.spacingMs ?? 1000;
   let now = options.start ?? budgetWindowStart(Date.now(), policy.budget.windowMinutes);
-  const sent = new Map<string, Alert>();
+  // Alerts sent by the delivery in progress (cleared for each); ids count across the stream.
+  const sentNow = new Map<string, Alert>();
+  let published = 0;
   const contain = simulatedContainment();
   let lastOutcomes: ActionOutcome[] | undefined;
   const deps: RouterDeps = {
@@ -89,8 +91,9 @@ export async function replayStream(
       return response;
     },
     publish: (alert) => {
-      const id = `stream-${sent.size + 1}`;
-      sent.set(id, alert);
+      published += 1;
+      const id = `stream-${published}`;
+      sentNow.set(id, alert);
       return Promise.resolve(id);
     },
     logger: new Logger({ logLevel: 'SILENT' }),
@@ -98,17 +101,16 @@ export async function replayStream(
   };
   const records: StreamRecord[] = [];
   for (const [index, { file, event }] of deliveries.entries()) {
-    const alertsBefore = sent.size;
+    sentNow.clear();
     lastOutcomes = undefined;
     const { record } = replayEvent(file, event, policy);
     const base = { ...record, delivery: index + 1, at: new Date(now).toISOString() };
     try {
       const result = await respond(event, deps);
       const alert =
-        result.alertMessageId === null ? null : (sent.get(result.alertMessageId) ?? null);
-      const budgetAlert =
-        [...sent.entries()].slice(alertsBefore).find(([id]) => id !== result.alertMessageId)?.[1] ??
-        null;
+        result.alertMessageId === null ? null : (sentNow.get(result.alertMessageId) ?? null);
+      // The only other alert a delivery can send is the one loud "budget exhausted" alert.
+      const budgetAlert = [...sentNow].find(([id]) => id !== result.alertMessageId)?.[1] ?? null;
       records.push({
         ...base,
         decision: result.decision,
