@@ -121,10 +121,7 @@ export class PolicyError extends Error {
 /** Every problem, each with the key it is about: a typo must not hide behind the others. */
 function describePolicyIssues(error: z.core.$ZodError, source: string): string {
   // An unknown key's message names it (`Unrecognized key: "minSeverity"`).
-  const lines = error.issues.map(
-    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
-  );
-  return `invalid policy in ${source}: ${lines.join('; ')}`;
+  return `invalid policy in ${source}: ${z.issueLines(error).join('; ')}`;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

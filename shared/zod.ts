@@ -5,8 +5,15 @@
  * function); mini brings only the checks the schemas name.
  */
 import { en } from 'zod/locales';
-import { config } from 'zod/mini';
+import { config, type z } from 'zod/mini';
 
 config(en());
 
 export * from 'zod/mini';
+
+/** One line per problem, each naming the key it is about (`(root)` for the document). */
+export function issueLines(error: z.core.$ZodError): string[] {
+  return error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+  );
+}

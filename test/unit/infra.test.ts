@@ -25,7 +25,14 @@ import { actionsEnabledBy } from '../../shared/decide.js';
 import { ISOLATE_POD_K8S_GROUP } from '../../shared/labels.js';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../../shared/policy.js';
 import { actionsToGrant, declaredIamActions } from '../../infra/iam.js';
-import { loadDeploymentConfig } from '../../infra/config.js';
+import {
+  chooseDeploymentConfig,
+  CONFIG_FILE,
+  DeploymentConfigError,
+  EXAMPLE_CONFIG_FILE,
+  loadDeploymentConfig,
+} from '../../infra/config.js';
+import { runCli, STACK_FRAME } from '../cli.js';
 import { bundleFunction } from '../../infra/bundle.js';
 import { enableEveryOption, policyWith } from '../helpers.js';
 import {
@@ -740,5 +747,106 @@ describe('configuration', () => {
     const good = join(dir, `retention-${days}.json`);
     writeFileSync(good, JSON.stringify({ stackName: 'x', logRetentionDays: days }));
     expect(loadDeploymentConfig(good).logRetentionDays).toBe(days);
+  });
+});
+
+describe('the configuration synth uses', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gdrr-config-'));
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const typo = write('typo.json', JSON.stringify({ stackName: 'X', alertEmail: ['a@b.example'] }));
+  const notJson = write('not-json.json', '{"stackName": "X",');
+  const badPolicy = write('bad-policy.json', JSON.stringify({ eks: { allowDNSEgress: true } }));
+  const withBadPolicy = write(
+    'with-bad-policy.json',
+    JSON.stringify({ stackName: 'X', policyPath: badPolicy }),
+  );
+
+  /** The one-line error chooseDeploymentConfig gives for a configuration file. */
+  const refusal = (path: string) => {
+    try {
+      chooseDeploymentConfig(path, () => false);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DeploymentConfigError);
+      return (error as Error).message;
+    }
+    throw new Error(`${path} was accepted`);
+  };
+
+  it('without infra/config.json: the example, and a notice that says so and what it lacks', () => {
+    const chosen = chooseDeploymentConfig(undefined, () => false);
+    expect(chosen.path).toBe(EXAMPLE_CONFIG_FILE);
+    expect(chosen.notice).toBe(
+      `${CONFIG_FILE} not found: using ${EXAMPLE_CONFIG_FILE}, which has no alert recipient (alertEmails, slack): alerts would reach no one; copy it to ${CONFIG_FILE} and fill it in before deploying`,
+    );
+  });
+
+  it('a configuration given is named; one without alert recipients says so', () => {
+    const good = write(
+      'good.json',
+      JSON.stringify({ stackName: 'X', alertEmails: ['a@b.example'] }),
+    );
+    expect(chooseDeploymentConfig(good, () => true).notice).toBe(`using ${good}`);
+    const silent = write('silent.json', JSON.stringify({ stackName: 'X' }));
+    expect(chooseDeploymentConfig(silent, () => true).notice).toMatch(
+      /^using .*silent\.json, which has no alert recipient .*: alerts would reach no one$/,
+    );
+  });
+
+  it('a typo, a file that is not JSON, a missing file, a bad policy: one line naming file and key', () => {
+    expect(refusal(typo)).toBe(
+      `invalid deployment configuration ${typo}: (root): Unrecognized key: "alertEmail"`,
+    );
+    expect(refusal(notJson)).toMatch(/^deployment configuration .*not-json\.json is not JSON: /);
+    expect(refusal(join(dir, 'missing.json'))).toBe(
+      `cannot read deployment configuration ${join(dir, 'missing.json')}: ENOENT`,
+    );
+    expect(refusal(withBadPolicy)).toBe(
+      `${withBadPolicy}: policyPath: invalid policy in ${badPolicy}: eks: Unrecognized key: "allowDNSEgress"`,
+    );
+    for (const path of [typo, notJson, withBadPolicy]) expect(refusal(path)).not.toContain('\n');
+  });
+
+  /** The CDK app as `cdk synth` runs it, with the context `-c config=FILE` gives. */
+  const app = (context: Record<string, unknown>) =>
+    runCli('infra/app.ts', [], {
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify(context),
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'gdrr-cdk-out-')),
+      },
+    });
+
+  // Each spawned app loads aws-cdk-lib: seconds each on a busy machine.
+  it('the app stops with that one line, exit 1, and no stack trace', { timeout: 60_000 }, () => {
+    for (const [config, line] of [
+      [typo, /^synth: invalid deployment configuration .*typo\.json: .*"alertEmail"$/],
+      [notJson, /^synth: deployment configuration .*not-json\.json is not JSON: /],
+      [
+        withBadPolicy,
+        /^synth: .*with-bad-policy\.json: policyPath: invalid policy in .*"allowDNSEgress"$/,
+      ],
+    ] as const) {
+      const { status, stdout, stderr } = app({ config });
+      expect(status).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr.trimEnd()).toMatch(line);
+      expect(stderr).not.toMatch(STACK_FRAME);
+    }
+  });
+
+  it('the app names the configuration it synthesizes', { timeout: 60_000 }, () => {
+    const { status, stderr } = app({
+      config: EXAMPLE_CONFIG_FILE,
+      'aws:cdk:bundling-stacks': [],
+    });
+    expect(status).toBe(0);
+    expect(stderr).toMatch(
+      /^synth: using infra\/config\.example\.json, which has no alert recipient/,
+    );
   });
 });
