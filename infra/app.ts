@@ -9,6 +9,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { chooseDeploymentConfig, DeploymentConfigError, type ChosenConfig } from './config.js';
+import { addStackOutputs } from './outputs.js';
 import { RuntimeFindingResponder } from './responder.js';
 
 // Synthesized explicitly, and only once the configuration is known to be usable.
@@ -34,7 +35,7 @@ if (chosen !== undefined) {
       'guardduty-runtime-responder: contain workloads flagged by GuardDuty Runtime Monitoring',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
-  new RuntimeFindingResponder(stack, 'Responder', {
+  const responder = new RuntimeFindingResponder(stack, 'Responder', {
     policyPath: config.policyPath,
     alertEmails: config.alertEmails,
     slack: config.slack,
@@ -42,6 +43,7 @@ if (chosen !== undefined) {
     ecsClusterArns: config.ecsClusterArns,
     logRetention: config.logRetentionDays as RetentionDays,
   });
+  addStackOutputs(stack, responder);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   app.synth();
 }

@@ -34,6 +34,7 @@ import {
 } from '../../infra/config.js';
 import { runCli, STACK_FRAME } from '../cli.js';
 import { bundleFunction } from '../../infra/bundle.js';
+import { addStackOutputs } from '../../infra/outputs.js';
 import { enableEveryOption, policyWith } from '../helpers.js';
 import {
   RuntimeFindingResponder,
@@ -848,5 +849,53 @@ describe('the configuration synth uses', () => {
     expect(stderr).toMatch(
       /^synth: using infra\/config\.example\.json, which has no alert recipient/,
     );
+  });
+});
+
+describe('stack outputs', () => {
+  const { stack, responder } = synth();
+  addStackOutputs(stack, responder);
+  const outputs = Template.fromStack(stack).findOutputs('*');
+  const ref = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.resolve((construct.node.defaultChild as { ref: string }).ref);
+
+  it('names the topic, the four functions, the router log group, the table and the dead letters', () => {
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'AlertTopicArn',
+        'DeadLetterQueueUrl',
+        'IsolatePodFunctionName',
+        'QuarantineEc2FunctionName',
+        'RouterFunctionName',
+        'RouterLogGroupName',
+        'StateTableName',
+        'StopTaskFunctionName',
+      ].sort(),
+    );
+  });
+
+  it('the README lists exactly these outputs', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.split('### Stack outputs')[1]?.split('\n### ')[0] ?? '';
+    const tableRows = section.split('\n').filter((line) => line.startsWith('| `'));
+    const documented = tableRows.flatMap((line) =>
+      [...(line.split('|')[1] ?? '').matchAll(/`([A-Za-z0-9]+)`/g)].map((match) => match[1]),
+    );
+    expect(documented.sort()).toEqual(Object.keys(outputs).sort());
+  });
+
+  it('each output points at the resource it names', () => {
+    expect(outputs.AlertTopicArn?.Value).toEqual(ref(responder.topic));
+    expect(outputs.RouterFunctionName?.Value).toEqual(ref(responder.router));
+    expect(outputs.IsolatePodFunctionName?.Value).toEqual(ref(responder.containment['eks-pod']));
+    expect(outputs.StopTaskFunctionName?.Value).toEqual(ref(responder.containment['ecs-task']));
+    expect(outputs.QuarantineEc2FunctionName?.Value).toEqual(
+      ref(responder.containment['ec2-instance']),
+    );
+    expect(outputs.StateTableName?.Value).toEqual(ref(responder.stateTable));
+    expect(outputs.RouterLogGroupName?.Value).toEqual(
+      stack.resolve(responder.router.logGroup.logGroupName),
+    );
+    expect(outputs.DeadLetterQueueUrl?.Value).toEqual(ref(responder.deadLetterQueue));
   });
 });
