@@ -52,9 +52,21 @@ function expand(paths: string[]): { files: string[]; errors: string[] } {
   return { files, errors };
 }
 
-/** What went wrong with a file, as short as the system says it (`ENOENT`, `EISDIR`). */
-const errorCode = (error: unknown): string =>
-  (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+};
+
+/** What went wrong with a file, in words, with the system's code for a search (`ENOENT`). */
+const errorCode = (error: unknown): string => {
+  const { code } = error as NodeJS.ErrnoException;
+  if (code === undefined) return (error as Error).message;
+  const words = FILE_ERRORS[code];
+  return words === undefined ? code : `${words} (${code})`;
+};
 
 /** A file name as the terminal may show it: control characters escaped, like any input. */
 const shownPath = (path: string): string => cleanText(path, 'path');
@@ -121,6 +133,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length === 0) {
     process.stderr.write(`replay: no finding file or directory given\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.kubeconfig !== undefined && !values.live) {
+    process.stderr.write(`replay: --kubeconfig is read only with --live\n${USAGE}\n`);
     return 2;
   }
   if (values.stream && values.live) {

@@ -72,7 +72,9 @@ describe('npm run replay', { timeout: 30_000 }, () => {
     const errors = stderr.trimEnd().split('\n');
     expect(errors).toHaveLength(2);
     expect(errors.find((line) => line.includes('broken.json'))).toMatch(/is not valid JSON/);
-    expect(errors.find((line) => line.includes('missing.json'))).toMatch(/cannot read .*ENOENT/);
+    expect(errors.find((line) => line.includes('missing.json'))).toMatch(
+      /cannot read .*missing\.json: no such file or directory \(ENOENT\)$/,
+    );
   });
 
   it('file names reach the terminal escaped: a name with an escape sequence and a newline', () => {
@@ -234,6 +236,11 @@ describe('npm run replay', { timeout: 30_000 }, () => {
   it('usage errors exit 2', () => {
     expect(replay().status).toBe(2);
     expect(replay('--nope', 'events').status).toBe(2);
+    // A kubeconfig given for a dry run would be silently unused: the user meant --live.
+    const kubeconfigAlone = replay('--kubeconfig', 'kubeconfig.yaml', 'events');
+    expect(kubeconfigAlone.status).toBe(2);
+    expect(kubeconfigAlone.stderr).toMatch(/^replay: --kubeconfig is read only with --live\n/);
+    expect(kubeconfigAlone.stdout).toBe('');
   });
 
   it('--stream --json: one record per delivery, the replay keys plus the router status and budget', () => {
